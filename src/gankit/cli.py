@@ -1,0 +1,95 @@
+"""The ``gankit`` command: parses arguments, calls one function, reports user errors in one line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from gankit.errors import UserError
+
+EXIT_USER_ERROR = 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """gankit: train, sample and inspect generative adversarial networks."""
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1)
+@click.option("--name", help="Name of the run directory (default: the preset's name, made unique).")
+@click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"),
+              show_default=True, help="Folder that holds the run directories.")
+@click.option("--resume", type=click.Path(path_type=Path), help="Continue the run in this directory.")
+@click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal).")
+def train(args: tuple[str, ...], name: Optional[str], runs_dir: Path, resume: Optional[Path],
+          progress: Optional[bool]) -> None:
+    """Train a GAN: gankit train [PRESET|FILE.yaml] [key.sub=value ...]
+
+    With no preset, trains the embedded default (scikit-learn's digits, offline, minutes on a CPU).
+    Overrides set any config key, e.g. train.steps=600 optim.g.lr=1e-4.
+    """
+    from gankit.engine.train import fit, new_run, resume_run
+
+    overrides = [a for a in args if "=" in a]
+    positional = [a for a in args if "=" not in a]
+    if len(positional) > 1 or (resume and positional):
+        raise UserError(f"unexpected argument '{positional[-1]}': give one preset, then key=value overrides")
+    if resume is not None:
+        if name is not None:
+            raise UserError("--name cannot be combined with --resume")
+        session = resume_run(resume, overrides)
+    else:
+        session = new_run(positional[0] if positional else None, overrides, name=name, runs_root=runs_dir)
+    click.echo(f"run directory: {session.run_dir}", err=True)
+    fit(session, show_progress=progress)
+    click.echo(str(session.run_dir))
+
+
+@cli.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--n", "count", type=int, default=64, show_default=True, help="Number of samples.")
+@click.option("--prior", help='Latent prior, e.g. "normal(-10,1)" (default: the training prior).')
+@click.option("--label", type=int, help="Class to generate (conditional runs).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent draw.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("samples.png"),
+              show_default=True, help="Grid image to write.")
+@click.option("--npy", type=click.Path(dir_okay=False, path_type=Path), help="Also write the raw samples (N,C,H,W) here.")
+def sample(run: Path, count: int, prior: Optional[str], label: Optional[int], seed: int, out: Path,
+           npy: Optional[Path]) -> None:
+    """Sample a trained generator: gankit sample RUN --n 64 --prior "normal(-10,1)" -o out.png"""
+    from gankit.sampling import sample as draw
+    from gankit.sampling import write_samples
+
+    write_samples(draw(run, count, prior=prior, label=label, seed=seed), out, npy)
+    click.echo(str(out))
+
+
+@cli.command()
+def presets() -> None:
+    """List the presets that ship with gankit."""
+    from gankit.config import preset_names
+
+    for preset in preset_names():
+        click.echo(preset)
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Entry point: run the command; user errors become one line on stderr and exit code 2."""
+    try:
+        cli.main(args=argv, prog_name="gankit", standalone_mode=False)
+    except UserError as err:
+        click.echo(f"gankit: error: {err}", err=True)
+        sys.exit(EXIT_USER_ERROR)
+    except click.exceptions.Abort:
+        click.echo("gankit: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as err:
+        click.echo(f"gankit: error: {err.format_message()}", err=True)
+        sys.exit(EXIT_USER_ERROR)
+    except KeyboardInterrupt:
+        click.echo("gankit: interrupted", err=True)
+        sys.exit(130)

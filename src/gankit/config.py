@@ -1,0 +1,246 @@
+"""RunConfig: the validated description of one training run, its presets and overrides.
+
+A run is described by a preset (a YAML file in ``gankit/presets`` or a path to one) plus
+``a.b=value`` overrides.  Everything is validated by pydantic; any mistake becomes a
+:class:`~gankit.errors.UserError` whose one-line message names the key and, for unknown
+names, suggests close matches.
+"""
+
+from __future__ import annotations
+
+import difflib
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from gankit.errors import UserError
+
+DEFAULT_PRESET = "digits"
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors, values are checked on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(Section):
+    """Where the training images come from and how they are shaped."""
+
+    source: Literal["digits", "mnist", "fashion-mnist", "cifar10", "folder"] = "digits"
+    root: Optional[str] = None  # dataset folder; torchvision sets: torchvision's layout
+    download: bool = True  # torchvision sets: download into `root` when missing
+    split: Literal["train", "test"] = "train"
+    image_size: int = Field(16, ge=4, le=1024)
+    channels: Literal[1, 3] = 1
+    limit: Optional[int] = Field(None, ge=1)  # keep only the first N images
+
+
+class ModelConfig(Section):
+    """The networks: one family (``arch``) for G and D, sized by the fields below."""
+
+    arch: Literal["dcgan", "mlp"] = "dcgan"
+    z_dim: int = Field(100, ge=1)
+    g_width: int = Field(64, ge=1)  # dcgan: channels of G's last hidden layer; mlp: units per layer
+    d_width: int = Field(64, ge=1)  # dcgan: channels of D's first layer; mlp: units per layer
+    g_depth: int = Field(2, ge=1)  # mlp only: hidden layers of G
+    d_depth: int = Field(2, ge=1)  # mlp only: hidden layers of D
+    maxout_pieces: int = Field(0, ge=0)  # mlp D: maxout units of this many pieces (0: LeakyReLU)
+    d_dropout: float = Field(0.0, ge=0.0, lt=1.0)  # mlp D: dropout before every layer
+
+
+class OptimizerConfig(Section):
+    """One optimizer and its hyperparameters."""
+
+    name: Literal["adam", "rmsprop", "sgd"] = "adam"
+    lr: float = Field(2e-4, gt=0)
+    betas: tuple[float, float] = (0.5, 0.999)  # adam
+    alpha: float = Field(0.99, gt=0, lt=1)  # rmsprop smoothing constant
+    momentum: float = Field(0.0, ge=0, lt=1)  # sgd, rmsprop
+    weight_decay: float = Field(0.0, ge=0)
+    eps: float = Field(1e-8, gt=0)
+
+    @field_validator("betas")
+    @classmethod
+    def _betas_in_range(cls, betas: tuple[float, float]) -> tuple[float, float]:
+        if not all(0.0 <= b < 1.0 for b in betas):
+            raise ValueError("both betas must lie in [0, 1)")
+        return betas
+
+
+class OptimConfig(Section):
+    """Optimizers of the generator and the discriminator."""
+
+    g: OptimizerConfig = OptimizerConfig()
+    d: OptimizerConfig = OptimizerConfig()
+
+
+class TrainConfig(Section):
+    """The training loop."""
+
+    steps: int = Field(5000, ge=1)  # generator steps
+    batch_size: int = Field(64, ge=1)
+    d_steps: int = Field(1, ge=1)  # k: discriminator steps per generator step
+    loss: Literal["minimax", "non-saturating", "bce"] = "bce"
+    prior: str = "normal(0,1)"  # latent prior, see gankit.priors
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    log_every: int = Field(50, ge=1)
+    sample_steps: list[int] = [0, 200, 1000, 2500, 5000]  # the last step is always added
+    sample_count: int = Field(64, ge=1)  # images in each grid
+    checkpoint_every: int = Field(1000, ge=1)
+
+    @field_validator("sample_steps")
+    @classmethod
+    def _non_negative(cls, steps: list[int]) -> list[int]:
+        if any(s < 0 for s in steps):
+            raise ValueError("sample steps must be >= 0")
+        return sorted(set(steps))
+
+    @field_validator("prior")
+    @classmethod
+    def _prior_parses(cls, text: str) -> str:
+        from gankit.priors import parse_prior
+
+        try:
+            parse_prior(text)
+        except UserError as err:
+            raise ValueError(str(err)) from None
+        return text
+
+
+class RunConfig(Section):
+    """Everything that defines a run; saved as ``config.yaml`` in its run directory."""
+
+    name: str = DEFAULT_PRESET
+    seed: int = 0
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    optim: OptimConfig = OptimConfig()
+    train: TrainConfig = TrainConfig()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as plain YAML-ready data."""
+        return self.model_dump(mode="json")
+
+
+def preset_names() -> list[str]:
+    """Names of the presets that ship with gankit."""
+    folder = resources.files("gankit") / "presets"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_preset(name_or_path: str) -> dict[str, Any]:
+    """Read a preset by name (``dcgan-mnist``) or from a YAML file path."""
+    path = Path(name_or_path).expanduser()
+    if name_or_path.endswith((".yaml", ".yml")) or path.is_file():
+        if not path.is_file():
+            raise UserError(f"preset file not found: {name_or_path}")
+        text = path.read_text()
+        name = path.stem
+    else:
+        names = preset_names()
+        if name_or_path not in names:
+            raise UserError(f"unknown preset '{name_or_path}'{_suggest(name_or_path, names)}; "
+                            f"presets: {', '.join(names)}")
+        text = (resources.files("gankit") / "presets" / f"{name_or_path}.yaml").read_text()
+        name = name_or_path
+    data = _parse_yaml(text, f"preset {name_or_path}")
+    data.setdefault("name", name)
+    return data
+
+
+def _parse_yaml(text: str, what: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        raise UserError(f"{what} is not valid YAML: {str(err).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{what} must be a mapping of keys to values")
+    return data
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Split ``a.b=value`` into its key path and its YAML-parsed value."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise UserError(f"override '{text}' is not of the form key.subkey=value")
+    try:
+        value = yaml.safe_load(raw) if raw != "" else None
+    except yaml.YAMLError:
+        value = raw
+    return key.split("."), value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Return a copy of ``data`` with every ``a.b=value`` override set in it."""
+    result = yaml.safe_load(yaml.safe_dump(data))  # deep copy of plain data
+    for text in overrides:
+        path, value = parse_override(text)
+        node = result
+        for part in path[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise UserError(f"override '{text}': '{part}' is a value, not a section")
+            node = child
+        node[path[-1]] = value
+    return result
+
+
+def validate(data: dict[str, Any]) -> RunConfig:
+    """Validate plain config data, turning the first problem into a one-line UserError."""
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as err:
+        raise UserError(_describe(err.errors()[0])) from None
+
+
+def build_config(preset: Optional[str], overrides: list[str]) -> RunConfig:
+    """Resolve a preset plus overrides into a validated RunConfig."""
+    return validate(apply_overrides(load_preset(preset or DEFAULT_PRESET), overrides))
+
+
+def load_run_config(run_dir: Path, overrides: list[str] = ()) -> RunConfig:
+    """Read a run directory's ``config.yaml`` and apply overrides to it."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        raise UserError(f"{run_dir} is not a gankit run directory (no config.yaml)")
+    data = _parse_yaml(path.read_text(), str(path))
+    return validate(apply_overrides(data, list(overrides)))
+
+
+def _describe(error: dict[str, Any]) -> str:
+    """One line for one pydantic error, with a suggestion for misspelt keys."""
+    loc = [str(part) for part in error["loc"]]
+    key = ".".join(loc)
+    if error["type"] == "extra_forbidden":
+        known = _known_keys(loc[:-1])
+        return f"unknown config key '{key}'{_suggest(loc[-1], known, prefix=loc[:-1])}"
+    message = error["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    value = error.get("input")
+    shown = "" if isinstance(value, dict) else f" (got {value!r})"
+    return f"config key '{key}': {message}{shown}"
+
+
+def _known_keys(section_path: list[str]) -> list[str]:
+    model: Any = RunConfig
+    for part in section_path:
+        field = model.model_fields.get(part)
+        if field is None or not isinstance(field.annotation, type) or not issubclass(
+                field.annotation, BaseModel):
+            return []
+        model = field.annotation
+    return list(model.model_fields)
+
+
+def _suggest(word: str, choices: list[str], prefix: list[str] = ()) -> str:
+    close = difflib.get_close_matches(word, choices, n=3, cutoff=0.5)
+    if not close:
+        return ""
+    return " (did you mean " + " or ".join(".".join([*prefix, c]) for c in close) + "?)"

@@ -1,0 +1,1 @@
+"""The training engine: one iteration of the algorithm, the loop around it, checkpoints."""

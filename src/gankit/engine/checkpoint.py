@@ -1,0 +1,111 @@
+"""Checkpoints: everything needed to continue a run exactly, written atomically.
+
+A checkpoint holds both networks, both optimizers, the step, and every random number
+generator the loop draws from.  It is read with ``torch.load(weights_only=True)``, so loading
+one never runs code from the file.  The generator alone is also exported as safetensors.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file
+from safetensors.torch import save as safetensors_bytes
+from torch import nn
+
+from gankit.engine.step import Gan
+from gankit.errors import UserError
+from gankit.fsutil import atomic_write
+
+FORMAT = 1
+LAST = Path("checkpoints") / "last.pt"
+GENERATOR_FILE = "generator.safetensors"
+
+
+def rng_state(gan: Gan, device: torch.device) -> dict[str, Any]:
+    """The states of the global and the noise generators."""
+    state = {"torch": torch.get_rng_state(), "noise": gan.noise.get_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def save_checkpoint(run_dir: Path, gan: Gan, step: int, device: torch.device) -> Path:
+    """Write ``checkpoints/last.pt`` atomically and return its path."""
+    path = Path(run_dir) / LAST
+    payload = {
+        "format": FORMAT,
+        "step": step,
+        "generator": gan.generator.state_dict(),
+        "discriminator": gan.discriminator.state_dict(),
+        "g_optimizer": gan.g_optimizer.state_dict(),
+        "d_optimizer": gan.d_optimizer.state_dict(),
+        "rng": rng_state(gan, device),
+    }
+    with atomic_write(path, "wb") as handle:
+        torch.save(payload, handle)
+    return path
+
+
+def read_checkpoint(path: Path) -> dict[str, Any]:
+    """Load a checkpoint safely, turning any problem with the file into a UserError."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"no checkpoint at {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for a damaged file
+        raise UserError(f"checkpoint {path} is corrupt or not a gankit checkpoint "
+                        f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})") from None
+    needed = {"format", "step", "generator", "discriminator", "g_optimizer", "d_optimizer", "rng"}
+    if not isinstance(payload, dict) or not needed <= payload.keys():
+        raise UserError(f"checkpoint {path} is not a gankit checkpoint (missing fields)")
+    if payload["format"] != FORMAT:
+        raise UserError(f"checkpoint {path} has format {payload['format']}, this gankit reads {FORMAT}")
+    return payload
+
+
+def load_weights(module: nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
+    """Load a state dict, reporting a mismatch with the config as a UserError."""
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as err:
+        detail = " ".join(str(err).split())
+        raise UserError(f"{what} does not match the run's config: {detail[:300]}") from None
+
+
+def restore(gan: Gan, payload: dict[str, Any], device: torch.device, path: Path) -> int:
+    """Put a checkpoint's state into ``gan`` and the global RNGs; return its step."""
+    load_weights(gan.generator, payload["generator"], f"checkpoint {path}")
+    load_weights(gan.discriminator, payload["discriminator"], f"checkpoint {path}")
+    try:
+        gan.g_optimizer.load_state_dict(payload["g_optimizer"])
+        gan.d_optimizer.load_state_dict(payload["d_optimizer"])
+        rng = payload["rng"]
+        gan.noise.set_state(rng["noise"])
+        torch.set_rng_state(rng["torch"])
+        if device.type == "cuda" and "cuda" in rng:
+            torch.cuda.set_rng_state(rng["cuda"], device)
+    except (ValueError, KeyError, RuntimeError, TypeError) as err:
+        raise UserError(f"checkpoint {path} does not match the run's config: {err}") from None
+    return int(payload["step"])
+
+
+def export_generator(run_dir: Path, generator: nn.Module, step: int) -> Path:
+    """Write the generator's weights as ``generator.safetensors`` (atomically)."""
+    path = Path(run_dir) / GENERATOR_FILE
+    tensors = {k: v.detach().cpu().contiguous() for k, v in generator.state_dict().items()}
+    with atomic_write(path, "wb") as handle:
+        handle.write(safetensors_bytes(tensors, metadata={"step": str(step), "format": json.dumps(FORMAT)}))
+    return path
+
+
+def import_generator(path: Path) -> dict[str, torch.Tensor]:
+    """Read generator weights from a safetensors file."""
+    try:
+        return load_file(str(path))
+    except Exception as err:
+        raise UserError(f"generator weights {path} are corrupt ({type(err).__name__})") from None

@@ -1,0 +1,128 @@
+"""The run's ``metrics.jsonl``: one JSON object per logged training step."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from gankit.fsutil import atomic_write
+
+from ._util import as_float
+
+METRICS_FILE = "metrics.jsonl"
+
+
+def _jsonable(value):
+    """``json.dumps`` fallback: numpy/torch scalars become numbers, arrays become lists."""
+    number = as_float(value)
+    if number is not None:
+        item = value.item() if callable(getattr(value, "item", None)) else number
+        return item if isinstance(item, int) and not isinstance(item, bool) else number
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist):
+        return tolist()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise TypeError(f"metrics value of type {type(value).__name__} is not JSON serialisable")
+
+
+def _parse_lines(text: str) -> list[tuple[str, dict]]:
+    """Parse JSONL text into ``(raw_line, record)`` pairs, skipping blank lines.
+
+    A final line that does not parse (a write cut short by a crash) is dropped;
+    an unparsable line anywhere else raises ``ValueError``.
+    """
+    lines = text.split("\n")
+    out: list[tuple[str, dict]] = []
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as exc:
+            if i == last:
+                break
+            raise ValueError(f"{METRICS_FILE} line {i + 1} is corrupt: {exc}") from None
+        out.append((line, record))
+    return out
+
+
+def read_metrics(run_dir: str | os.PathLike) -> list[dict]:
+    """Read every record of ``run_dir/metrics.jsonl`` in file order.
+
+    A missing file gives ``[]``. A partial last line (from a crash mid-write) is skipped;
+    a corrupt line elsewhere raises ``ValueError``.
+    """
+    path = Path(run_dir) / METRICS_FILE
+    if not path.exists():
+        return []
+    return [record for _, record in _parse_lines(path.read_text(encoding="utf-8"))]
+
+
+class MetricsLog:
+    """Appends metrics records to ``run_dir/metrics.jsonl``, one JSON line each, flushed at once."""
+
+    def __init__(self, run_dir: str | os.PathLike):
+        """Log into ``run_dir`` (created if missing); nothing is opened until the first append."""
+        self.run_dir = Path(run_dir)
+        self.path = self.run_dir / METRICS_FILE
+        self._fh = None
+
+    def _open(self):
+        """Open for appending, first cutting off a partial final line left by a crash."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            data = self.path.read_bytes()
+            if data and not data.endswith(b"\n"):
+                with open(self.path, "r+b") as fh:
+                    fh.truncate(data.rfind(b"\n") + 1)
+        self._fh = open(self.path, "a", encoding="utf-8", newline="\n")
+        return self._fh
+
+    def append(self, record: dict) -> None:
+        """Append ``record`` (a dict with an integer ``step``) as one JSON line and flush it."""
+        if not isinstance(record, dict):
+            raise TypeError("a metrics record must be a dict")
+        step = record.get("step")
+        if isinstance(step, bool) or as_float(step) is None or float(step) != int(step):
+            raise ValueError(f"a metrics record needs an integer 'step', got {step!r}")
+        line = json.dumps(record, default=_jsonable)
+        fh = self._fh or self._open()
+        fh.write(line + "\n")
+        fh.flush()
+
+    def truncate_after(self, step: int) -> int:
+        """Atomically rewrite the log keeping only records with ``step <= step``; return how many were kept.
+
+        Used when a run resumes from a checkpoint older than the last logged lines.
+        Kept lines are copied byte for byte; records without a step are kept.
+        """
+        self.close()
+        if not self.path.exists():
+            return 0
+        kept = []
+        for line, record in _parse_lines(self.path.read_text(encoding="utf-8")):
+            rstep = as_float(record.get("step"))
+            if rstep is None or rstep <= step:
+                kept.append(line)
+        with atomic_write(self.path, "w") as fh:
+            fh.write("".join(line + "\n" for line in kept))
+        return len(kept)
+
+    def close(self) -> None:
+        """Close the file handle (a later append reopens it)."""
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> "MetricsLog":
+        """Use as a context manager that closes the log on exit."""
+        return self
+
+    def __exit__(self, *exc) -> None:
+        """Close the log."""
+        self.close()

@@ -1,0 +1,52 @@
+"""TensorBoard event files written straight into the run directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ._util import as_float
+
+
+class TensorBoardLog:
+    """Thin wrapper over ``torch.utils.tensorboard.SummaryWriter`` with events in ``run_dir`` itself."""
+
+    def __init__(self, run_dir: str | os.PathLike):
+        """Create ``run_dir`` if needed and open a SummaryWriter on it."""
+        from torch.utils.tensorboard import SummaryWriter  # imported lazily: slow import
+
+        self.run_dir = Path(run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.writer = SummaryWriter(log_dir=str(self.run_dir))
+
+    def scalars(self, step: int, record: dict) -> None:
+        """Write every numeric value of ``record`` except ``step`` as scalar ``train/<key>``.
+
+        Non-numeric values (strings, bools, lists, None) are skipped.
+        """
+        for key, value in record.items():
+            if key == "step":
+                continue
+            number = as_float(value)
+            if number is not None:
+                self.writer.add_scalar(f"train/{key}", number, global_step=int(step))
+
+    def image(self, tag: str, grid, step: int) -> None:
+        """Write an image: ``grid`` is a CHW float tensor in [0, 1] (e.g. from ``make_grid``)."""
+        self.writer.add_image(tag, grid.detach().cpu().float().clamp(0, 1), global_step=int(step), dataformats="CHW")
+
+    def flush(self) -> None:
+        """Flush pending events to disk."""
+        self.writer.flush()
+
+    def close(self) -> None:
+        """Flush and close the event file."""
+        self.writer.close()
+
+    def __enter__(self) -> "TensorBoardLog":
+        """Use as a context manager that closes the writer on exit."""
+        return self
+
+    def __exit__(self, *exc) -> None:
+        """Close the writer."""
+        self.close()

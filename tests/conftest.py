@@ -1,0 +1,38 @@
+"""Shared fixtures: where the real test data lives, and a private cache for each session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path:
+    """Real datasets for tests: $GANKIT_DATA_DIR, by default ../shared/data beside the repo."""
+    return Path(os.environ.get("GANKIT_DATA_DIR", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared data folder, or a skip saying why it is missing."""
+    root = shared_data_dir()
+    if not root.is_dir():
+        pytest.skip(f"real test data not found at {root} (set GANKIT_DATA_DIR)")
+    return root
+
+
+@pytest.fixture(scope="session")
+def mnist_root(shared_data: Path) -> Path:
+    """A data.root holding MNIST in torchvision's layout (compressed raw files)."""
+    if not (shared_data / "MNIST" / "raw").is_dir():
+        pytest.skip(f"MNIST not found under {shared_data}")
+    return shared_data
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keep decompressed datasets out of the user's home during tests."""
+    os.environ["GANKIT_CACHE"] = str(tmp_path_factory.mktemp("gankit-cache"))

@@ -1,0 +1,105 @@
+"""The training loop end to end: run directory contents, presets, and exact resume."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from gankit.config import preset_names
+from gankit.engine.train import fit, new_run, resume_run
+
+FAST = ["train.log_every=1", "train.sample_steps=[0]", "train.checkpoint_every=1000"]
+
+
+def run_files(run_dir):
+    return {p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*") if p.is_file()}
+
+
+def preset_data_overrides(preset, shared_data):
+    """Point each preset at offline data: the shared real sets, or a folder of images."""
+    if preset in ("dcgan-mnist", "goodfellow-mnist"):
+        return [f"data.root={shared_data}", "data.limit=512"]
+    if preset == "dcgan-faces":
+        return [f"data.root={shared_data / 'orl_faces'}", "data.channels=1"]
+    if preset == "dcgan-cifar10":
+        return ["data.source=folder", f"data.root={shared_data / 'cifar10_sample' / 'train'}"]
+    if preset == "dcgan-fashion-mnist":
+        return ["data.source=mnist", f"data.root={shared_data}", "data.limit=512"]
+    return []
+
+
+@pytest.mark.parametrize("preset", preset_names())
+def test_every_preset_trains_two_steps(preset, shared_data, tmp_path):
+    overrides = ["train.steps=2", "train.batch_size=16", *FAST, *preset_data_overrides(preset, shared_data)]
+    session = new_run(preset, overrides, runs_root=tmp_path)
+    run_dir = fit(session, show_progress=False)
+    assert run_dir == tmp_path / preset
+    files = run_files(run_dir)
+    expected = {"config.yaml", "metrics.jsonl", "samples/step_000000.png", "samples/step_000002.png",
+                "checkpoints/last.pt", "generator.safetensors", "loss_curve.png", "loss_table.md",
+                "loss_table.csv"}
+    assert expected <= files
+    assert any(f.startswith("events.out.tfevents") for f in files)
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [0, 1, 2]
+    for record in records:
+        for key in ("d_real", "d_fake", "d_loss", "g_loss", "d_x", "d_g_z", "img_per_s"):
+            assert isinstance(record[key], float) and record[key] == record[key]
+
+
+def test_run_names_are_never_reused(tmp_path):
+    first = new_run(None, ["train.steps=1"], runs_root=tmp_path).run_dir
+    second = new_run(None, ["train.steps=1"], runs_root=tmp_path).run_dir
+    named = new_run(None, ["train.steps=1"], name="mine", runs_root=tmp_path).run_dir
+    assert (first.name, second.name, named.name) == ("digits", "digits-2", "mine")
+
+
+def test_untrained_step_zero_record_is_log_two(tmp_path):
+    """At initialisation D outputs about 1/2, so each BCE term is about log 2."""
+    run_dir = fit(new_run(None, ["train.steps=1", *FAST], runs_root=tmp_path), show_progress=False)
+    first = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[0])
+    assert first["step"] == 0
+    assert first["d_real"] == pytest.approx(0.693, abs=0.05)
+    assert first["d_fake"] == pytest.approx(0.693, abs=0.05)
+    assert first["d_x"] == pytest.approx(0.5, abs=0.05)
+
+
+def state_of(session):
+    gan = session.gan
+    return {"g": gan.generator.state_dict(), "d": gan.discriminator.state_dict(),
+            "g_opt": gan.g_optimizer.state_dict()["state"], "d_opt": gan.d_optimizer.state_dict()["state"]}
+
+
+def assert_same_state(a, b):
+    for part in ("g", "d"):
+        assert a[part].keys() == b[part].keys()
+        for key in a[part]:
+            assert torch.equal(a[part][key], b[part][key]), f"{part}.{key} differs"
+    for part in ("g_opt", "d_opt"):
+        for index, slots in a[part].items():
+            for name, value in slots.items():
+                assert torch.equal(value, b[part][index][name]), f"{part}[{index}].{name} differs"
+
+
+@pytest.mark.parametrize("extra", [[], ["train.d_steps=2", "model.arch=mlp", "model.d_dropout=0.3"]])
+def test_resume_continues_exactly(tmp_path, extra):
+    """Stopped at 300 and resumed to 600 equals an uninterrupted run to 600."""
+    common = ["train.log_every=100", "train.checkpoint_every=1000", *extra]
+    straight = new_run(None, ["train.steps=600", *common], name="straight", runs_root=tmp_path)
+    fit(straight, show_progress=False)
+
+    first_half = new_run(None, ["train.steps=300", *common], name="halves", runs_root=tmp_path)
+    fit(first_half, show_progress=False)
+    resumed = resume_run(first_half.run_dir, ["train.steps=600"])
+    assert resumed.step == 300
+    fit(resumed, show_progress=False)
+
+    assert_same_state(state_of(straight), state_of(resumed))
+    steps = [json.loads(line)["step"] for line in (resumed.run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(set(steps)) and steps[-1] == 600
+    straight_log = (straight.run_dir / "metrics.jsonl").read_text().splitlines()
+    resumed_log = (resumed.run_dir / "metrics.jsonl").read_text().splitlines()
+    losses = lambda lines, step: {k: v for k, v in json.loads(lines[step]).items() if k != "img_per_s"}
+    assert losses(straight_log, -1) == losses(resumed_log, -1)

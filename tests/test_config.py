@@ -1,0 +1,60 @@
+"""Presets, overrides and validation messages."""
+
+import pytest
+
+from gankit.config import apply_overrides, build_config, load_preset, preset_names
+from gankit.errors import UserError
+
+REQUIRED_PRESETS = {"digits", "goodfellow-mnist", "dcgan-mnist", "dcgan-faces", "dcgan-cifar10"}
+
+
+def test_required_presets_ship():
+    assert REQUIRED_PRESETS <= set(preset_names())
+
+
+def test_default_is_the_embedded_digits():
+    cfg = build_config(None, [])
+    assert cfg.name == "digits" and cfg.data.source == "digits"
+
+
+def test_faces_preset_follows_the_lab():
+    cfg = build_config("dcgan-faces", [])
+    assert (cfg.data.image_size, cfg.model.z_dim, cfg.train.loss, cfg.train.batch_size) == (64, 100, "bce", 64)
+    assert cfg.optim.g.name == cfg.optim.d.name == "adam" and cfg.optim.g.lr == cfg.optim.d.lr == 1e-4
+
+
+def test_overrides_set_nested_keys_with_yaml_types():
+    cfg = build_config("dcgan-mnist", ["train.steps=600", "optim.g.lr=1e-3", "optim.d.betas=[0.0,0.9]",
+                                       "train.prior=uniform(-1,1)", "data.root=/tmp/x"])
+    assert cfg.train.steps == 600 and cfg.optim.g.lr == 1e-3 and cfg.optim.d.betas == (0.0, 0.9)
+    assert cfg.train.prior == "uniform(-1,1)" and cfg.data.root == "/tmp/x"
+
+
+def test_overrides_do_not_change_the_source_data():
+    data = {"train": {"steps": 1}}
+    apply_overrides(data, ["train.steps=5"])
+    assert data == {"train": {"steps": 1}}
+
+
+@pytest.mark.parametrize("preset, overrides, message", [
+    ("dcgan-mnis", [], r"unknown preset 'dcgan-mnis' \(did you mean dcgan-mnist"),
+    ("dcgan-mnist", ["train.stepz=3"], r"unknown config key 'train.stepz' \(did you mean train.steps"),
+    ("dcgan-mnist", ["trian.steps=3"], r"unknown config key 'trian' \(did you mean train"),
+    ("dcgan-mnist", ["train.steps=many"], r"config key 'train.steps': .*integer.*'many'"),
+    ("dcgan-mnist", ["train.steps=0"], r"config key 'train.steps': .*greater than or equal to 1"),
+    ("dcgan-mnist", ["train.loss=hinge2"], r"config key 'train.loss'"),
+    ("dcgan-mnist", ["train.prior=normal(0,-1)"], r"config key 'train.prior': prior"),
+    ("dcgan-mnist", ["optim.g.betas=[0.5,1.5]"], r"config key 'optim.g.betas': .*betas"),
+    ("dcgan-mnist", ["train.steps"], r"not of the form"),
+])
+def test_mistakes_are_one_line_user_errors(preset, overrides, message):
+    with pytest.raises(UserError, match=message) as err:
+        build_config(preset, overrides)
+    assert "\n" not in str(err.value)
+
+
+def test_preset_from_a_yaml_file(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("train:\n  steps: 7\n")
+    assert load_preset(str(path))["name"] == "mine"
+    assert build_config(str(path), []).train.steps == 7
