@@ -6,8 +6,13 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # One thread per worker: pytest -n 2 on 2 cores with 2 threads each is 4x oversubscribed.
+    torch.set_num_threads(1)
 
 
 def shared_data_dir() -> Path:

@@ -17,7 +17,7 @@ import yaml
 from tqdm import tqdm
 
 from gankit.config import RunConfig, build_config, load_run_config
-from gankit.data import ImageSet, load_images
+from gankit.data import load_images
 from gankit.data.batches import Batches
 from gankit.engine.checkpoint import LAST, export_generator, read_checkpoint, restore, save_checkpoint
 from gankit.engine.device import resolve_device
@@ -40,7 +40,7 @@ class Session:
     cfg: RunConfig
     run_dir: Path
     device: torch.device
-    images: ImageSet
+    batches: Batches
     gan: Gan
     step: int = 0
 
@@ -60,13 +60,10 @@ def build_gan(cfg: RunConfig, device: torch.device, channels: int, image_size: i
                z_dim=cfg.model.z_dim, noise=noise)
 
 
-def _prepare(cfg: RunConfig) -> tuple[torch.device, ImageSet, Gan]:
+def _prepare(cfg: RunConfig) -> tuple[torch.device, Batches, Gan]:
     device = resolve_device(cfg.train.device)
-    images = load_images(cfg.data)
-    if cfg.train.batch_size > len(images.images):
-        raise UserError(f"train.batch_size={cfg.train.batch_size} is larger than the "
-                        f"{len(images.images)} training images")
-    return device, images, build_gan(cfg, device, cfg.data.channels, cfg.data.image_size)
+    batches = Batches(load_images(cfg.data), cfg.train.batch_size, cfg.seed, device)
+    return device, batches, build_gan(cfg, device, cfg.data.channels, cfg.data.image_size)
 
 
 def create_run_dir(runs_root: Path, name: str) -> Path:
@@ -93,11 +90,11 @@ def new_run(preset: Optional[str], overrides: list[str], *, name: Optional[str] 
             runs_root: Path = Path("runs")) -> Session:
     """Validate a preset with overrides, load its data, then create its run directory."""
     cfg = build_config(preset, overrides)
-    device, images, gan = _prepare(cfg)
+    device, batches, gan = _prepare(cfg)
     run_dir = create_run_dir(Path(runs_root), name or cfg.name)
     cfg.name = run_dir.name
     write_config(run_dir, cfg)
-    return Session(cfg, run_dir, device, images, gan)
+    return Session(cfg, run_dir, device, batches, gan)
 
 
 def resume_run(run_dir: Path, overrides: list[str]) -> Session:
@@ -105,13 +102,13 @@ def resume_run(run_dir: Path, overrides: list[str]) -> Session:
     run_dir = Path(run_dir)
     cfg = load_run_config(run_dir, overrides)
     payload = read_checkpoint(run_dir / LAST)
-    device, images, gan = _prepare(cfg)
+    device, batches, gan = _prepare(cfg)
     step = restore(gan, payload, device, run_dir / LAST)
     if cfg.train.steps <= step:
         raise UserError(f"{run_dir} is already at step {step}; set train.steps to more than that to continue")
     write_config(run_dir, cfg)
     MetricsLog(run_dir).truncate_after(step)
-    return Session(cfg, run_dir, device, images, gan, step)
+    return Session(cfg, run_dir, device, batches, gan, step)
 
 
 def grid_steps(cfg: RunConfig) -> set[int]:
@@ -138,10 +135,10 @@ def generate(generator: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def initial_statistics(session: Session, batches: Batches, z: torch.Tensor) -> torch.Tensor:
+def initial_statistics(session: Session, z: torch.Tensor) -> torch.Tensor:
     """The losses of the untrained networks on the first batch, in inference mode (step 0)."""
     gan = session.gan
-    real, _ = batches.get(0)
+    real, _ = session.batches.get(0)
     gan.discriminator.eval()
     try:
         real_out = gan.discriminator(real)
@@ -209,14 +206,13 @@ class Tracker:
 
 def fit(session: Session, show_progress: Optional[bool] = None) -> Path:
     """Train from ``session.step`` to ``train.steps``, writing the run directory as it goes."""
-    cfg, gan, device = session.cfg, session.gan, session.device
-    batches = Batches(session.images, cfg.train.batch_size, cfg.seed, device)
+    cfg, gan, device, batches = session.cfg, session.gan, session.device, session.batches
     z_grid = fixed_noise(cfg).to(device)
     at_grid = grid_steps(cfg)
     tracker = Tracker(session, show_progress)
     try:
         if session.step == 0:
-            tracker.log(0, initial_statistics(session, batches, z_grid), 0)
+            tracker.log(0, initial_statistics(session, z_grid), 0)
             tracker.grid(0, z_grid)
         totals = torch.zeros(len(STAT_NAMES), device=device)
         iterations = 0
