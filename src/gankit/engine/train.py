@@ -156,7 +156,7 @@ class Tracker:
     def __init__(self, session: Session, show_progress: Optional[bool] = None):
         self.session = session
         self.metrics = MetricsLog(session.run_dir)
-        self.board = TensorBoardLog(session.run_dir)
+        self.board = TensorBoardLog(session.run_dir, purge_step=session.step + 1 if session.step else None)
         interactive = sys.stderr.isatty() if show_progress is None else show_progress
         self.bar = tqdm(total=session.cfg.train.steps, initial=session.step, unit="it",
                         dynamic_ncols=True, disable=not interactive)
@@ -213,7 +213,8 @@ def fit(session: Session, show_progress: Optional[bool] = None) -> Path:
     try:
         if session.step == 0:
             tracker.log(0, initial_statistics(session, z_grid), 0)
-            tracker.grid(0, z_grid)
+            if 0 in at_grid:
+                tracker.grid(0, z_grid)
         totals = torch.zeros(len(STAT_NAMES), device=device)
         iterations = 0
         for step in range(session.step + 1, cfg.train.steps + 1):

@@ -11,13 +11,16 @@ from ._util import as_float
 class TensorBoardLog:
     """Thin wrapper over ``torch.utils.tensorboard.SummaryWriter`` with events in ``run_dir`` itself."""
 
-    def __init__(self, run_dir: str | os.PathLike):
-        """Create ``run_dir`` if needed and open a SummaryWriter on it."""
+    def __init__(self, run_dir: str | os.PathLike, purge_step: int | None = None):
+        """Create ``run_dir`` if needed and open a SummaryWriter on it.
+
+        ``purge_step``: a resumed run hides events logged after its checkpoint from TensorBoard.
+        """
         from torch.utils.tensorboard import SummaryWriter  # imported lazily: slow import
 
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.writer = SummaryWriter(log_dir=str(self.run_dir))
+        self.writer = SummaryWriter(log_dir=str(self.run_dir), purge_step=purge_step)
 
     def scalars(self, step: int, record: dict) -> None:
         """Write every numeric value of ``record`` except ``step`` as scalar ``train/<key>``.
