@@ -89,7 +89,7 @@ def assert_same_state(a, b):
 @pytest.mark.parametrize("extra", [[], ["train.d_steps=2", "model.arch=mlp", "model.d_dropout=0.3"]])
 def test_resume_continues_exactly(tmp_path, extra):
     """Stopped at 300 and resumed to 600 equals an uninterrupted run to 600."""
-    common = ["train.log_every=100", "train.checkpoint_every=1000", *extra]
+    common = ["train.log_every=100", "train.checkpoint_every=1000", "model.g_width=32", *extra]
     straight = new_run(None, ["train.steps=600", *common], name="straight", runs_root=tmp_path)
     fit(straight, show_progress=False)
 
