@@ -8,7 +8,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from gankit.config import load_run_config
+from gankit.config import RunConfig, load_run_config
 from gankit.engine.checkpoint import GENERATOR_FILE, LAST, import_generator, load_weights, read_checkpoint
 from gankit.errors import UserError
 from gankit.fsutil import atomic_write
@@ -17,10 +17,10 @@ from gankit.priors import parse_prior
 from gankit.track import save_grid
 
 
-def load_generator(run_dir: Path) -> torch.nn.Module:
+def load_generator(run_dir: Path, cfg: Optional[RunConfig] = None) -> torch.nn.Module:
     """G of a run, from generator.safetensors, else from its last checkpoint; in eval mode."""
     run_dir = Path(run_dir)
-    cfg = load_run_config(run_dir)
+    cfg = cfg or load_run_config(run_dir)
     generator, _ = build_networks(cfg.model, cfg.data.channels, cfg.data.image_size)
     weights_file = run_dir / GENERATOR_FILE
     if weights_file.is_file():
@@ -42,7 +42,7 @@ def sample(run_dir: Path, n: int, *, prior: Optional[str] = None, label: Optiona
     if label is not None:
         raise UserError(f"--label {label}: run {run_dir} is not conditional (it was trained without labels)")
     latent = parse_prior(prior or cfg.train.prior)
-    generator = load_generator(run_dir)
+    generator = load_generator(run_dir, cfg)
     z = latent.sample(n, cfg.model.z_dim, generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
         return generator(z)

@@ -116,11 +116,10 @@ def grid_steps(cfg: RunConfig) -> set[int]:
     return {s for s in cfg.train.sample_steps if s <= cfg.train.steps} | {cfg.train.steps}
 
 
-def fixed_noise(cfg: RunConfig, prior_text: Optional[str] = None) -> torch.Tensor:
+def fixed_noise(cfg: RunConfig) -> torch.Tensor:
     """The one noise batch every grid of a run is drawn from (on the CPU)."""
     generator = torch.Generator().manual_seed(cfg.seed + FIXED_NOISE_SEED_OFFSET)
-    prior = parse_prior(prior_text or cfg.train.prior)
-    return prior.sample(cfg.train.sample_count, cfg.model.z_dim, generator=generator)
+    return parse_prior(cfg.train.prior).sample(cfg.train.sample_count, cfg.model.z_dim, generator=generator)
 
 
 @torch.no_grad()
