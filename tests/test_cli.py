@@ -179,3 +179,29 @@ def test_console_command_exits_two_in_a_real_process(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("gankit: error: unknown preset 'no-such-preset'")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_checkpoints_and_the_run_resumes(tmp_path):
+    """Interrupting a run writes a checkpoint at the step reached; --resume continues from it."""
+    import signal
+
+    from gankit.engine.checkpoint import read_checkpoint
+
+    command = [sys.executable, "-m", "gankit", "train", "train.steps=100000", "train.log_every=5",
+               "model.g_width=16", "--runs-dir", str(tmp_path), "--no-progress"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    for line in process.stderr:
+        if line.startswith("step 10:"):
+            break
+    process.send_signal(signal.SIGINT)
+    _, rest = process.communicate(timeout=120)
+    assert process.returncode == 130, rest
+    assert "continue with: gankit train --resume" in rest and "Traceback" not in rest
+    run_dir = tmp_path / "digits"
+    step = read_checkpoint(run_dir / "checkpoints" / "last.pt")["step"]
+    assert step >= 10
+    resumed = subprocess.run([sys.executable, "-m", "gankit", "train", "--resume", str(run_dir),
+                              f"train.steps={step + 3}", "--no-progress"], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert read_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] == step + 3
+    assert (run_dir / "generator.safetensors").is_file()

@@ -11,6 +11,7 @@ import click
 from gankit.errors import UserError
 
 EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,6 +33,7 @@ def train(args: tuple[str, ...], name: Optional[str], runs_dir: Path, resume: Op
     With no preset, trains the embedded default (scikit-learn's digits, offline, minutes on a CPU).
     Overrides set any config key, e.g. train.steps=600 optim.g.lr=1e-4.
     """
+    from gankit.engine.stop import TrainingStopped
     from gankit.engine.train import fit, new_run, resume_run
 
     overrides = [a for a in args if "=" in a]
@@ -45,7 +47,11 @@ def train(args: tuple[str, ...], name: Optional[str], runs_dir: Path, resume: Op
     else:
         session = new_run(positional[0] if positional else None, overrides, name=name, runs_root=runs_dir)
     click.echo(f"run directory: {session.run_dir}", err=True)
-    fit(session, show_progress=progress)
+    try:
+        fit(session, show_progress=progress)
+    except TrainingStopped as stopped:
+        click.echo(f"gankit: {stopped}", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     click.echo(str(session.run_dir))
 
 
@@ -86,10 +92,10 @@ def main(argv: Optional[list[str]] = None) -> None:
         sys.exit(EXIT_USER_ERROR)
     except click.exceptions.Abort:
         click.echo("gankit: interrupted", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as err:
         click.echo(f"gankit: error: {err.format_message()}", err=True)
         sys.exit(EXIT_USER_ERROR)
     except KeyboardInterrupt:
         click.echo("gankit: interrupted", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)

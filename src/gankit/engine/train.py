@@ -22,6 +22,7 @@ from gankit.data.batches import Batches
 from gankit.engine.checkpoint import LAST, export_generator, read_checkpoint, restore, save_checkpoint
 from gankit.engine.device import resolve_device
 from gankit.engine.optim import build_optimizer
+from gankit.engine.stop import StopRequest, TrainingStopped
 from gankit.engine.step import STAT_NAMES, Gan, mean_probability, train_iteration
 from gankit.errors import UserError
 from gankit.fsutil import atomic_write_text
@@ -174,12 +175,13 @@ class Tracker:
         self.interval_start = now
         self.metrics.append(record)
         self.board.scalars(step, record)
-        summary = {"D": record["d_loss"], "G": record["g_loss"], "D(x)": record["d_x"], "D(G(z))": record["d_g_z"]}
+        summary = {"D real": record["d_real"], "D fake": record["d_fake"], "D": record["d_loss"],
+                   "G": record["g_loss"], "D(x)": record["d_x"], "D(G(z))": record["d_g_z"]}
+        shown = [f"{k} {v:.3f}" for k, v in summary.items()] + [f"{record['img_per_s']:.0f} img/s"]
         if self.bar.disable:
-            print(f"step {step}: " + "  ".join(f"{k} {v:.4f}" for k, v in summary.items())
-                  + f"  {record['img_per_s']:.0f} img/s", file=sys.stderr, flush=True)
+            print(f"step {step}: " + "  ".join(shown), file=sys.stderr, flush=True)
         else:
-            self.bar.set_postfix({k: f"{v:.3f}" for k, v in summary.items()}, refresh=False)
+            self.bar.set_postfix_str("  ".join(shown), refresh=False)
         return record
 
     def grid(self, step: int, z: torch.Tensor) -> None:
@@ -203,35 +205,47 @@ class Tracker:
         self.board.close()
 
 
-def fit(session: Session, show_progress: Optional[bool] = None) -> Path:
-    """Train from ``session.step`` to ``train.steps``, writing the run directory as it goes."""
+def train_until_done(session: Session, tracker: Tracker, z_grid: torch.Tensor, stop: StopRequest) -> None:
+    """The loop: iterate, and at their steps log, draw grids and checkpoint; stop when asked."""
     cfg, gan, device, batches = session.cfg, session.gan, session.device, session.batches
-    z_grid = fixed_noise(cfg).to(device)
     at_grid = grid_steps(cfg)
+    totals = torch.zeros(len(STAT_NAMES), device=device)
+    iterations = 0
+    for step in range(session.step + 1, cfg.train.steps + 1):
+        totals += train_iteration(gan, batches.get, step - 1, cfg.train.d_steps)
+        iterations += 1
+        session.step = step
+        tracker.bar.update(1)
+        stopping = stop.requested  # read once: a signal may arrive at any point below
+        last = step == cfg.train.steps or stopping
+        if step % cfg.train.log_every == 0 or step in at_grid or last:
+            tracker.log(step, totals, iterations)
+            totals.zero_()
+            iterations = 0
+        if step in at_grid:
+            tracker.grid(step, z_grid)
+        if step % cfg.train.checkpoint_every == 0 or last:
+            save_checkpoint(session.run_dir, gan, step, device)
+            tracker.summaries()
+        if stopping:
+            raise TrainingStopped(str(session.run_dir), step)
+
+
+def fit(session: Session, show_progress: Optional[bool] = None) -> Path:
+    """Train from ``session.step`` to ``train.steps``, writing the run directory as it goes.
+
+    Ctrl-C ends the current iteration, writes a checkpoint and raises TrainingStopped.
+    """
+    z_grid = fixed_noise(session.cfg).to(session.device)
     tracker = Tracker(session, show_progress)
     try:
         if session.step == 0:
             tracker.log(0, initial_statistics(session, z_grid), 0)
-            if 0 in at_grid:
+            if 0 in grid_steps(session.cfg):
                 tracker.grid(0, z_grid)
-        totals = torch.zeros(len(STAT_NAMES), device=device)
-        iterations = 0
-        for step in range(session.step + 1, cfg.train.steps + 1):
-            totals += train_iteration(gan, batches.get, step - 1, cfg.train.d_steps)
-            iterations += 1
-            session.step = step
-            tracker.bar.update(1)
-            last = step == cfg.train.steps
-            if step % cfg.train.log_every == 0 or step in at_grid or last:
-                tracker.log(step, totals, iterations)
-                totals.zero_()
-                iterations = 0
-            if step in at_grid:
-                tracker.grid(step, z_grid)
-            if step % cfg.train.checkpoint_every == 0 or last:
-                save_checkpoint(session.run_dir, gan, step, device)
-                tracker.summaries()
-        export_generator(session.run_dir, gan.generator, session.step)
+        with StopRequest() as stop:
+            train_until_done(session, tracker, z_grid, stop)
+        export_generator(session.run_dir, session.gan.generator, session.step)
     finally:
         tracker.close()
     return session.run_dir
