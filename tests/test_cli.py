@@ -38,7 +38,7 @@ def snapshot(folder: Path) -> dict[str, str]:
 def trained_run(tmp_path_factory) -> Path:
     """A finished two-step run of the embedded default, in a runs folder of its own."""
     runs = tmp_path_factory.mktemp("runs")
-    main_args = ["train", *TINY, "--runs-dir", str(runs), "--no-progress"]
+    main_args = ["train", *TINY, "--runs-dir", str(runs), "--progress"]  # the bar path, too
     try:
         main(main_args)
     except SystemExit as exit_:
