@@ -16,7 +16,7 @@ import shutil
 import tarfile
 import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -25,6 +25,7 @@ from torchvision import datasets
 from gankit.config import DataConfig
 from gankit.data.imageset import ImageSet, cache_dir, conform, count_text, shape_text, take
 from gankit.errors import UserError
+from gankit.fsutil import atomic_write
 
 IDX_FILES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
@@ -132,10 +133,9 @@ def _gunzip_to_cache(root: Path, name: str) -> Path:
     for f in IDX_FILES:
         if (dst / f).is_file():
             continue
-        if (src / f).is_file():
-            _atomic_write(dst / f, lambda out, p=src / f: _copy(p, out))
-        else:
-            _atomic_write(dst / f, lambda out, p=src / f"{f}.gz": _gunzip(p, out))
+        source = src / f if (src / f).is_file() else src / f"{f}.gz"
+        with atomic_write(dst / f, "wb") as out:
+            _copy_uncompressed(source, out)
     return target
 
 
@@ -159,25 +159,12 @@ def _untar_to_cache(archive: Path, root: Path, folder: str) -> Path:
     return target
 
 
-def _atomic_write(path: Path, fill: Callable[[Path], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
+def _copy_uncompressed(src: Path, out: BinaryIO) -> None:
+    """Copy ``src`` into ``out``, decompressing it if it is a .gz file."""
+    opener = gzip.open if src.suffix == ".gz" else open
     try:
-        fill(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _gunzip(src: Path, out: Path) -> None:
-    try:
-        with gzip.open(src, "rb") as fin, open(out, "wb") as fout:
-            shutil.copyfileobj(fin, fout, 1 << 20)
+        with opener(src, "rb") as fin:
+            shutil.copyfileobj(fin, out, 1 << 20)
     except (OSError, EOFError) as err:
-        raise UserError(f"cannot decompress {src}: {err}") from None
-
-
-def _copy(src: Path, out: Path) -> None:
-    shutil.copyfile(src, out)
+        verb = "decompress" if src.suffix == ".gz" else "read"
+        raise UserError(f"cannot {verb} {src}: {err}") from None
