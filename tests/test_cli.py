@@ -4,6 +4,7 @@ user mistake, leaving existing run directories untouched."""
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,14 @@ def runs(trained_run):
     before = snapshot(root)
     yield root
     assert snapshot(root) == before, "a failed command changed the runs folder"
+
+
+@pytest.fixture
+def copy(trained_run, tmp_path) -> Path:
+    """A copy of the trained run that a test may damage."""
+    destination = tmp_path / "copy"
+    shutil.copytree(trained_run, destination)
+    return destination
 
 
 def assert_one_line_error(code, err, *fragments):
@@ -113,10 +122,7 @@ def test_image_that_cannot_be_decoded(runs, tmp_path, capsys):
     assert_one_line_error(code, err, "broken.jpg")
 
 
-def test_corrupt_checkpoint(trained_run, tmp_path, capsys):
-    import shutil
-    copy = tmp_path / "copy"
-    shutil.copytree(trained_run, copy)
+def test_corrupt_checkpoint(copy, capsys):
     (copy / "checkpoints" / "last.pt").write_bytes(b"not a checkpoint at all")
     before = snapshot(copy)
     code, _, err = gankit(capsys, "train", "--resume", str(copy), "train.steps=4")
@@ -124,10 +130,7 @@ def test_corrupt_checkpoint(trained_run, tmp_path, capsys):
     assert snapshot(copy) == before
 
 
-def test_truncated_checkpoint(trained_run, tmp_path, capsys):
-    import shutil
-    copy = tmp_path / "copy"
-    shutil.copytree(trained_run, copy)
+def test_truncated_checkpoint(copy, capsys):
     ckpt = copy / "checkpoints" / "last.pt"
     ckpt.write_bytes(ckpt.read_bytes()[:5000])
     before = snapshot(copy)
@@ -151,10 +154,7 @@ def test_resume_of_a_folder_that_is_not_a_run(runs, tmp_path, capsys):
     assert_one_line_error(code, err, "not a gankit run directory")
 
 
-def test_sample_with_mismatched_weights(trained_run, tmp_path, capsys):
-    import shutil
-    copy = tmp_path / "copy"
-    shutil.copytree(trained_run, copy)
+def test_sample_with_mismatched_weights(copy, tmp_path, capsys):
     config = copy / "config.yaml"
     config.write_text(config.read_text().replace("g_width: 64", "g_width: 40"))
     code, _, err = gankit(capsys, "sample", str(copy), "-o", str(tmp_path / "x.png"))

@@ -90,12 +90,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     except UserError as err:
         click.echo(f"gankit: error: {err}", err=True)
         sys.exit(EXIT_USER_ERROR)
-    except click.exceptions.Abort:
-        click.echo("gankit: interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as err:
         click.echo(f"gankit: error: {err.format_message()}", err=True)
         sys.exit(EXIT_USER_ERROR)
-    except KeyboardInterrupt:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("gankit: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)

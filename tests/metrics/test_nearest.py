@@ -24,3 +24,12 @@ def test_copies_of_the_reference_score_zero_and_noise_scores_worse():
     assert noise.generated > 5 * noise.real
     collapsed = nearest_report(reference[:1].repeat(100, 1, 1, 1), reference, labels, held_out)
     assert collapsed.classes_covered == 1
+
+
+def test_gap_closed_against_hand_values():
+    from gankit.metrics.nearest import NearestReport, gap_closed
+
+    untrained = NearestReport(generated=26.0, real=10.0, classes_covered=3)
+    assert gap_closed(untrained, NearestReport(generated=14.0, real=10.0, classes_covered=10)) == 0.75
+    assert gap_closed(untrained, NearestReport(generated=10.0, real=10.0, classes_covered=10)) == 1.0
+    assert gap_closed(untrained, NearestReport(generated=26.0, real=10.0, classes_covered=1)) == 0.0

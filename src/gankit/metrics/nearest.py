@@ -1,6 +1,6 @@
 """Nearest-neighbour checks of generated images against real ones.
 
-``nearest_gap`` is gankit's simplest honest quality criterion for image GANs: the mean
+``nearest_report`` is gankit's simplest honest quality criterion for image GANs: the mean
 Euclidean distance (pixels in [-1, 1]) from each generated image to its nearest real reference
 image, compared with the same distance for held-out real images.  A generator that produces
 noise or blobs is far from every real image; a good one is about as close as real images are.
@@ -44,3 +44,9 @@ def nearest_report(generated: torch.Tensor, reference: torch.Tensor, reference_l
     _, real_dist = nearest_indices_and_distances(held_out, reference)
     return NearestReport(generated=gen_dist.mean().item(), real=real_dist.mean().item(),
                          classes_covered=int(reference_labels[gen_index].unique().numel()))
+
+
+def gap_closed(untrained: NearestReport, trained: NearestReport) -> float:
+    """Share of the distance gap between an untrained generator and real images that training
+    closed: 0 for no progress, 1 for samples as close to the reference as held-out real images."""
+    return (untrained.generated - trained.generated) / (untrained.generated - trained.real)
