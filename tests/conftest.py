@@ -41,3 +41,20 @@ def mnist_root(shared_data: Path) -> Path:
 def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Keep decompressed datasets out of the user's home during tests."""
     os.environ["GANKIT_CACHE"] = str(tmp_path_factory.mktemp("gankit-cache"))
+
+
+@pytest.fixture
+def gankit(capsys):
+    """The `gankit` command run in-process: ``gankit(*argv) -> (exit code, stdout, stderr)``."""
+    from gankit.cli import main
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        try:
+            main(list(argv))
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

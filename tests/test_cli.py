@@ -18,17 +18,6 @@ from gankit.cli import main
 TINY = ["train.steps=2", "train.log_every=1", "train.sample_steps=[0]", "train.batch_size=16"]
 
 
-def gankit(capsys, *argv):
-    """Run the command in-process; return (exit code, stdout, stderr)."""
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def snapshot(folder: Path) -> dict[str, str]:
     """Every file under ``folder`` with a hash of its bytes."""
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -73,9 +62,9 @@ def assert_one_line_error(code, err, *fragments):
         assert fragment in lines[0], lines[0]
 
 
-def test_train_then_sample_with_a_shifted_prior(trained_run, tmp_path, capsys):
+def test_train_then_sample_with_a_shifted_prior(trained_run, tmp_path, gankit):
     png, npy = tmp_path / "fakes.png", tmp_path / "fakes.npy"
-    code, out, err = gankit(capsys, "sample", str(trained_run), "--n", "10", "--prior", "normal(-10,1)",
+    code, out, err = gankit("sample", str(trained_run), "--n", "10", "--prior", "normal(-10,1)",
                             "--seed", "3", "-o", str(png), "--npy", str(npy))
     assert code == 0, err
     samples = np.load(npy)
@@ -83,11 +72,11 @@ def test_train_then_sample_with_a_shifted_prior(trained_run, tmp_path, capsys):
     assert samples.min() >= -1 and samples.max() <= 1
     assert Image.open(png).size[0] > 16
     again = tmp_path / "again.npy"
-    gankit(capsys, "sample", str(trained_run), "--n", "10", "--prior", "normal(-10,1)", "--seed", "3",
+    gankit("sample", str(trained_run), "--n", "10", "--prior", "normal(-10,1)", "--seed", "3",
            "-o", str(tmp_path / "again.png"), "--npy", str(again))
     assert np.array_equal(np.load(again), samples)
     other = tmp_path / "other.npy"
-    gankit(capsys, "sample", str(trained_run), "--n", "10", "--prior", "uniform(0,1)", "--seed", "3",
+    gankit("sample", str(trained_run), "--n", "10", "--prior", "uniform(0,1)", "--seed", "3",
            "-o", str(tmp_path / "other.png"), "--npy", str(other))
     assert not np.array_equal(np.load(other), samples)
 
@@ -100,64 +89,72 @@ def test_train_then_sample_with_a_shifted_prior(trained_run, tmp_path, capsys):
     (["train", "train.batch_size=5000"], ["train.batch_size=5000", "1797 images"]),
     (["train", "data.image_size=20"], ["image_size=20"]),
     (["train", "--bogus"], ["--bogus"]),
+    (["train", "model.pack=2", "model.conditional=concat"], ["model.pack > 1", "conditional=none"]),
+    (["train", "model.pack=3"], ["batch_size=64", "multiple of model.pack=3"]),
+    (["train", "model.conditional=kplus1", "train.loss=hinge"], ["kplus1", "got hinge"]),
+    (["train", "model.arch=conv1d"], ["model.arch=conv1d makes sequences", "data are images"]),
+    (["train", "data.source=sines", "model.arch=mlp", "model.conditional=acgan"], ["needs labelled data"]),
+    (["train", "data.source=sequences", "model.arch=conv1d"], ["data.root"]),
+    (["train", "data.channels=2"], ["1 (grey) or 3 (RGB)"]),
+    (["train", "regularize.clip=-1"], ["regularize.clip", "greater than 0"]),
 ])
-def test_config_mistakes(runs, capsys, argv, fragments):
-    code, _, err = gankit(capsys, *argv, "--runs-dir", str(runs))
+def test_config_mistakes(runs, gankit, argv, fragments):
+    code, _, err = gankit(*argv, "--runs-dir", str(runs))
     assert_one_line_error(code, err, *fragments)
 
 
-def test_missing_data_folder(runs, tmp_path, capsys):
+def test_missing_data_folder(runs, tmp_path, gankit):
     missing = tmp_path / "no-such-faces"
-    code, _, err = gankit(capsys, "train", "dcgan-faces", f"data.root={missing}", "--runs-dir", str(runs))
+    code, _, err = gankit("train", "dcgan-faces", f"data.root={missing}", "--runs-dir", str(runs))
     assert_one_line_error(code, err, str(missing))
 
 
-def test_image_that_cannot_be_decoded(runs, tmp_path, capsys):
+def test_image_that_cannot_be_decoded(runs, tmp_path, gankit):
     faces = tmp_path / "faces"
     faces.mkdir()
     Image.new("L", (70, 80), 128).save(faces / "good.png")
     (faces / "broken.jpg").write_bytes(b"\xff\xd8 this is not a jpeg")
-    code, _, err = gankit(capsys, "train", "dcgan-faces", f"data.root={faces}", "data.channels=1",
+    code, _, err = gankit("train", "dcgan-faces", f"data.root={faces}", "data.channels=1",
                           "train.batch_size=1", "--runs-dir", str(runs))
     assert_one_line_error(code, err, "broken.jpg")
 
 
-def test_corrupt_checkpoint(copy, capsys):
+def test_corrupt_checkpoint(copy, gankit):
     (copy / "checkpoints" / "last.pt").write_bytes(b"not a checkpoint at all")
     before = snapshot(copy)
-    code, _, err = gankit(capsys, "train", "--resume", str(copy), "train.steps=4")
+    code, _, err = gankit("train", "--resume", str(copy), "train.steps=4")
     assert_one_line_error(code, err, "last.pt", "corrupt")
     assert snapshot(copy) == before
 
 
-def test_truncated_checkpoint(copy, capsys):
+def test_truncated_checkpoint(copy, gankit):
     ckpt = copy / "checkpoints" / "last.pt"
     ckpt.write_bytes(ckpt.read_bytes()[:5000])
     before = snapshot(copy)
-    code, _, err = gankit(capsys, "train", "--resume", str(copy), "train.steps=4")
+    code, _, err = gankit("train", "--resume", str(copy), "train.steps=4")
     assert_one_line_error(code, err, "last.pt")
     assert snapshot(copy) == before
 
 
-def test_checkpoint_that_does_not_match_the_config(runs, trained_run, capsys):
-    code, _, err = gankit(capsys, "train", "--resume", str(trained_run), "train.steps=4", "model.g_width=48")
+def test_checkpoint_that_does_not_match_the_config(runs, trained_run, gankit):
+    code, _, err = gankit("train", "--resume", str(trained_run), "train.steps=4", "model.g_width=48")
     assert_one_line_error(code, err, "does not match")
 
 
-def test_resume_needs_more_steps(runs, trained_run, capsys):
-    code, _, err = gankit(capsys, "train", "--resume", str(trained_run), "train.steps=2")
+def test_resume_needs_more_steps(runs, trained_run, gankit):
+    code, _, err = gankit("train", "--resume", str(trained_run), "train.steps=2")
     assert_one_line_error(code, err, "already at step 2")
 
 
-def test_resume_of_a_folder_that_is_not_a_run(runs, tmp_path, capsys):
-    code, _, err = gankit(capsys, "train", "--resume", str(tmp_path))
+def test_resume_of_a_folder_that_is_not_a_run(runs, tmp_path, gankit):
+    code, _, err = gankit("train", "--resume", str(tmp_path))
     assert_one_line_error(code, err, "not a gankit run directory")
 
 
-def test_sample_with_mismatched_weights(copy, tmp_path, capsys):
+def test_sample_with_mismatched_weights(copy, tmp_path, gankit):
     config = copy / "config.yaml"
     config.write_text(config.read_text().replace("g_width: 64", "g_width: 40"))
-    code, _, err = gankit(capsys, "sample", str(copy), "-o", str(tmp_path / "x.png"))
+    code, _, err = gankit("sample", str(copy), "-o", str(tmp_path / "x.png"))
     assert_one_line_error(code, err, "generator.safetensors", "does not match")
     assert not (tmp_path / "x.png").exists()
 
@@ -167,8 +164,8 @@ def test_sample_with_mismatched_weights(copy, tmp_path, capsys):
     (["--label", "3"], ["not conditional"]),
     (["--n", "0"], ["--n"]),
 ])
-def test_sample_mistakes(runs, trained_run, tmp_path, capsys, argv, fragments):
-    code, _, err = gankit(capsys, "sample", str(trained_run), *argv, "-o", str(tmp_path / "x.png"))
+def test_sample_mistakes(runs, trained_run, tmp_path, gankit, argv, fragments):
+    code, _, err = gankit("sample", str(trained_run), *argv, "-o", str(tmp_path / "x.png"))
     assert_one_line_error(code, err, *fragments)
     assert not (tmp_path / "x.png").exists()
 

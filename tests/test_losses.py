@@ -24,8 +24,12 @@ EXPECTED_D_REAL = mean([-math.log(sig(0.0)), -math.log(sig(2.0))])  # BCE(D(x), 
 EXPECTED_D_FAKE = mean([-math.log(1 - sig(-1.0)), -math.log(1 - sig(3.0))])  # BCE(D(G(z)), 0)
 
 
-def test_registry_has_the_three_classic_losses():
-    assert set(LOSSES) == {"minimax", "non-saturating", "bce"}
+def test_registry_matches_the_config_choices():
+    from typing import get_args
+
+    from gankit.config import TrainConfig
+
+    assert set(LOSSES) == set(get_args(TrainConfig.model_fields["loss"].annotation))
 
 
 @pytest.mark.parametrize("name", ["minimax", "non-saturating"])
@@ -72,3 +76,35 @@ def test_minimax_saturates_where_non_saturating_does_not():
     logit.grad = None
     build_loss("non-saturating").g_loss(logit).backward()
     assert saturating < 1e-3 < logit.grad.abs().item()
+
+
+def test_wasserstein_critic_and_generator_losses():
+    loss = build_loss("wasserstein")
+    terms = loss.d_terms(REAL, FAKE)
+    # critic: -(mean D(x) - mean D(G(z))) = -(1.0 - 1.0) = 0, split as -1.0 and +1.0
+    assert terms.real.item() == pytest.approx(-1.0)
+    assert terms.fake.item() == pytest.approx(1.0)
+    assert terms.total.item() == pytest.approx(0.0)
+    assert loss.g_loss(FAKE).item() == pytest.approx(-1.0)
+    assert loss.derived({"d_real": -2.5, "d_fake": 0.5}) == {"wasserstein": 2.0}
+    assert not loss.outputs_are_logits
+
+
+def test_hinge_values_by_hand():
+    loss = build_loss("hinge")
+    terms = loss.d_terms(REAL, FAKE)
+    # real: mean(max(0, 1 - 0), max(0, 1 - 2)) = (1 + 0) / 2; fake: mean(max(0, 1 - 1), max(0, 1 + 3)) = 2
+    assert terms.real.item() == pytest.approx(0.5)
+    assert terms.fake.item() == pytest.approx(2.0)
+    assert terms.total.item() == pytest.approx(2.5)
+    assert loss.g_loss(FAKE).item() == pytest.approx(-1.0)
+
+
+def test_least_squares_values_by_hand():
+    loss = build_loss("least-squares")
+    terms = loss.d_terms(REAL, FAKE)
+    # real: 0.5 * mean((0-1)^2, (2-1)^2) = 0.5; fake: 0.5 * mean(1, 9) = 2.5
+    assert terms.real.item() == pytest.approx(0.5)
+    assert terms.fake.item() == pytest.approx(2.5)
+    # G: 0.5 * mean((-1-1)^2, (3-1)^2) = 2
+    assert loss.g_loss(FAKE).item() == pytest.approx(2.0)

@@ -62,15 +62,16 @@ def train(args: tuple[str, ...], name: Optional[str], runs_dir: Path, resume: Op
 @click.option("--label", type=int, help="Class to generate (conditional runs).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent draw.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("samples.png"),
-              show_default=True, help="Grid image to write.")
-@click.option("--npy", type=click.Path(dir_okay=False, path_type=Path), help="Also write the raw samples (N,C,H,W) here.")
+              show_default=True, help="Picture to write: an image grid, sequence plots or a scatter.")
+@click.option("--npy", type=click.Path(dir_okay=False, path_type=Path), help="Also write the raw samples (N, ...) here, as float32 .npy.")
 def sample(run: Path, count: int, prior: Optional[str], label: Optional[int], seed: int, out: Path,
            npy: Optional[Path]) -> None:
     """Sample a trained generator: gankit sample RUN --n 64 --prior "normal(-10,1)" -o out.png"""
     from gankit.sampling import sample as draw
     from gankit.sampling import write_samples
 
-    write_samples(draw(run, count, prior=prior, label=label, seed=seed), out, npy)
+    samples, labels = draw(run, count, prior=prior, label=label, seed=seed)
+    write_samples(run, samples, labels, out, npy)
     click.echo(str(out))
 
 

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any, Literal, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gankit.errors import UserError
 
 DEFAULT_PRESET = "digits"
+DEFAULT_CLIP = 0.01  # the WGAN paper's clipping bound
 
 
 class Section(BaseModel):
@@ -28,21 +29,37 @@ class Section(BaseModel):
 
 
 class DataConfig(Section):
-    """Where the training images come from and how they are shaped."""
+    """Where the training samples come from and how they are shaped.
 
-    source: Literal["digits", "mnist", "fashion-mnist", "cifar10", "folder"] = "digits"
-    root: Optional[str] = None  # dataset folder; torchvision sets: torchvision's layout
+    Images: digits, mnist, fashion-mnist, cifar10, folder (``image_size``, ``channels``).
+    Sequences: sines (synthetic) and sequences (a .npy or .csv file; ``length``, ``channels``).
+    Points: ring8 and grid25, the 2-D Gaussian mixtures.
+    """
+
+    source: Literal["digits", "mnist", "fashion-mnist", "cifar10", "folder",
+                    "sines", "sequences", "ring8", "grid25"] = "digits"
+    root: Optional[str] = None  # dataset folder (torchvision sets: torchvision's layout); sequences: the file
     download: bool = True  # torchvision sets: download into `root` when missing
     split: Literal["train", "test"] = "train"
     image_size: int = Field(16, ge=4, le=1024)
-    channels: Literal[1, 3] = 1
-    limit: Optional[int] = Field(None, ge=1)  # keep only the first N images
+    channels: int = Field(1, ge=1)  # images: 1 or 3; sequences: values per time step
+    length: Optional[int] = Field(None, ge=8)  # sequences: time steps (sines default 64; files: read from the file)
+    count: int = Field(10000, ge=1)  # synthetic sources (sines, ring8, grid25): samples drawn
+    value_range: Optional[tuple[float, float]] = None  # sequence files: the data's (min, max), mapped to [-1, 1]
+    limit: Optional[int] = Field(None, ge=1)  # keep only the first N samples
 
 
 class ModelConfig(Section):
-    """The networks: one family (``arch``) for G and D, sized by the fields below."""
+    """The networks: one family (``arch``) for G and D, sized by the fields below, plus the
+    options every family shares (conditioning, D's output head, D's regularising layers)."""
 
-    arch: Literal["dcgan", "mlp"] = "dcgan"
+    arch: Literal["dcgan", "mlp", "cgan-lab", "conv1d"] = "dcgan"
+    # none | concat: one-hot label joined to z and to D's input | projection: label projected
+    # onto D's features | acgan: D also classifies | kplus1: D has K classes + "fake"
+    conditional: Literal["none", "concat", "projection", "acgan", "kplus1"] = "none"
+    spectral_norm: bool = False  # spectral normalisation of every D layer
+    minibatch_std: bool = False  # append the minibatch standard deviation to D's features
+    pack: int = Field(1, ge=1)  # PacGAN: D judges this many samples at once
     z_dim: int = Field(100, ge=1)
     g_width: int = Field(64, ge=1)  # dcgan: channels of G's last hidden layer; mlp: units per layer
     d_width: int = Field(64, ge=1)  # dcgan: channels of D's first layer; mlp: units per layer
@@ -84,7 +101,8 @@ class TrainConfig(Section):
     steps: int = Field(5000, ge=1)  # generator steps
     batch_size: int = Field(64, ge=1)
     d_steps: int = Field(1, ge=1)  # k: discriminator steps per generator step
-    loss: Literal["minimax", "non-saturating", "bce"] = "bce"
+    loss: Literal["minimax", "non-saturating", "bce", "wasserstein", "hinge", "least-squares"] = "bce"
+    class_weight: float = Field(1.0, ge=0)  # acgan: weight of the auxiliary classification loss
     prior: str = "normal(0,1)"  # latent prior, see gankit.priors
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     log_every: int = Field(50, ge=1)
@@ -111,6 +129,23 @@ class TrainConfig(Section):
         return text
 
 
+class RegularizeConfig(Section):
+    """Constraints and penalties on D (the critic)."""
+
+    clip: Optional[float] = Field(None, gt=0)  # WGAN: clip every D parameter to [-clip, clip]; true = 0.01
+    gradient_penalty: float = Field(0.0, ge=0)  # WGAN-GP: weight of (|grad D(x_hat)| - 1)^2 (paper: 10)
+    r1: float = Field(0.0, ge=0)  # R1: gamma of gamma/2 |grad D(x)|^2 on real samples
+
+    @field_validator("clip", mode="before")
+    @classmethod
+    def _clip_switch(cls, value: Any) -> Any:
+        if value is True:
+            return DEFAULT_CLIP
+        if value is False:
+            return None
+        return value
+
+
 class RunConfig(Section):
     """Everything that defines a run; saved as ``config.yaml`` in its run directory."""
 
@@ -120,6 +155,19 @@ class RunConfig(Section):
     model: ModelConfig = ModelConfig()
     optim: OptimConfig = OptimConfig()
     train: TrainConfig = TrainConfig()
+    regularize: RegularizeConfig = RegularizeConfig()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "RunConfig":
+        if self.model.pack > 1 and self.model.conditional != "none":
+            raise ValueError("model.pack > 1 (PacGAN) works only with model.conditional=none")
+        if self.train.batch_size % self.model.pack:
+            raise ValueError(f"train.batch_size={self.train.batch_size} must be a multiple of "
+                             f"model.pack={self.model.pack}")
+        if self.model.conditional == "kplus1" and self.train.loss != "bce":
+            raise ValueError("model.conditional=kplus1 trains with its own cross-entropy over K+1 "
+                             f"classes; leave train.loss at bce (got {self.train.loss})")
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         """The config as plain YAML-ready data."""
@@ -223,6 +271,8 @@ def _describe(error: dict[str, Any]) -> str:
     message = error["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
+    if not loc:  # a rule across several keys
+        return f"config: {message}"
     value = error.get("input")
     shown = "" if isinstance(value, dict) else f" (got {value!r})"
     return f"config key '{key}': {message}{shown}"

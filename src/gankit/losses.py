@@ -1,7 +1,9 @@
-"""Adversarial losses, all computed from D's raw outputs (logits) in a numerically stable way.
+"""Adversarial losses, each computed from D's raw outputs (one score per sample).
 
-With ``D(x) = sigmoid(logit)``: ``-log D(x) = softplus(-logit)`` and
-``-log(1 - D(x)) = softplus(logit)``, which never overflow or take the log of zero.
+The logistic losses read the score as a logit: with ``D(x) = sigmoid(logit)``,
+``-log D(x) = softplus(-logit)`` and ``-log(1 - D(x)) = softplus(logit)``, which never
+overflow or take the log of zero. The Wasserstein, hinge and least-squares losses use the raw
+score (a critic: no sigmoid anywhere).
 
 Each loss is a small object; the training loop only calls ``d_terms`` and ``g_loss`` and
 looks losses up by name in :data:`LOSSES`.
@@ -31,6 +33,9 @@ class AdversarialLoss(Protocol):
     name: str
     outputs_are_logits: bool  # True: D(x) is reported as mean sigmoid(output)
 
+    def derived(self, record: dict) -> dict:
+        """Extra logged values computed from the averaged statistics (e.g. a distance estimate)."""
+
     def d_terms(self, real_out: torch.Tensor, fake_out: torch.Tensor) -> DiscriminatorTerms:
         """D's losses for real and fake outputs."""
 
@@ -54,6 +59,10 @@ class Minimax:
 
     name = "minimax"
     outputs_are_logits = True
+
+    def derived(self, record: dict) -> dict:
+        """Nothing beyond the loss terms."""
+        return {}
 
     def d_terms(self, real_out: torch.Tensor, fake_out: torch.Tensor) -> DiscriminatorTerms:
         """-[log D(x) + log(1 - D(G(z)))], split into its real and fake terms."""
@@ -86,10 +95,62 @@ class BinaryCrossEntropy(NonSaturating):
         return DiscriminatorTerms(real, fake, (real + fake) / 2)
 
 
+class Wasserstein(Minimax):
+    """WGAN (Arjovsky et al. 2017): the critic maximises mean D(x) - mean D(G(z)), so it minimises
+    -(mean D(x) - mean D(G(z))); G minimises -mean D(G(z)). The critic must be kept Lipschitz
+    (weight clipping, a gradient penalty or spectral normalisation)."""
+
+    name = "wasserstein"
+    outputs_are_logits = False
+
+    def d_terms(self, real_out: torch.Tensor, fake_out: torch.Tensor) -> DiscriminatorTerms:
+        """-mean D(x) and +mean D(G(z)); their sum is minus the Wasserstein estimate."""
+        real, fake = -real_out.mean(), fake_out.mean()
+        return DiscriminatorTerms(real, fake, real + fake)
+
+    def g_loss(self, fake_out: torch.Tensor) -> torch.Tensor:
+        """-mean D(G(z))."""
+        return -fake_out.mean()
+
+    def derived(self, record: dict) -> dict:
+        """The critic's estimate of the Wasserstein distance, mean D(x) - mean D(G(z))."""
+        return {"wasserstein": round(-(record["d_real"] + record["d_fake"]), 6)}
+
+
+class Hinge(Wasserstein):
+    """Hinge loss (Lim & Ye 2017; SAGAN, BigGAN): D minimises mean max(0, 1 - D(x)) +
+    mean max(0, 1 + D(G(z))); G minimises -mean D(G(z))."""
+
+    name = "hinge"
+
+    def d_terms(self, real_out: torch.Tensor, fake_out: torch.Tensor) -> DiscriminatorTerms:
+        """The two hinge terms."""
+        real, fake = F.relu(1 - real_out).mean(), F.relu(1 + fake_out).mean()
+        return DiscriminatorTerms(real, fake, real + fake)
+
+    def derived(self, record: dict) -> dict:
+        """Nothing beyond the loss terms."""
+        return {}
+
+
+class LeastSquares(Hinge):
+    """LSGAN (Mao et al. 2017) with targets a=0 (fake), b=1 (real), c=1: D minimises
+    ½ mean (D(x) - 1)² + ½ mean D(G(z))²; G minimises ½ mean (D(G(z)) - 1)²."""
+
+    name = "least-squares"
+
+    def d_terms(self, real_out: torch.Tensor, fake_out: torch.Tensor) -> DiscriminatorTerms:
+        """The two squared errors, halved."""
+        real, fake = 0.5 * (real_out - 1).pow(2).mean(), 0.5 * fake_out.pow(2).mean()
+        return DiscriminatorTerms(real, fake, real + fake)
+
+    def g_loss(self, fake_out: torch.Tensor) -> torch.Tensor:
+        """½ mean (D(G(z)) - 1)²."""
+        return 0.5 * (fake_out - 1).pow(2).mean()
+
+
 LOSSES: dict[str, type] = {
-    Minimax.name: Minimax,
-    NonSaturating.name: NonSaturating,
-    BinaryCrossEntropy.name: BinaryCrossEntropy,
+    loss.name: loss for loss in (Minimax, NonSaturating, BinaryCrossEntropy, Wasserstein, Hinge, LeastSquares)
 }
 
 

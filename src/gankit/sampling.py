@@ -1,4 +1,5 @@
-"""Sampling a trained generator from a run directory, with any latent prior."""
+"""Sampling a trained generator from a run directory, with any latent prior and, for
+conditional runs, any class."""
 
 from __future__ import annotations
 
@@ -9,19 +10,22 @@ import numpy as np
 import torch
 
 from gankit.config import RunConfig, load_run_config
+from gankit.data import sample_spec
+from gankit.data.sequences import to_data_units
 from gankit.engine.checkpoint import GENERATOR_FILE, LAST, import_generator, load_weights, read_checkpoint
 from gankit.errors import UserError
 from gankit.fsutil import atomic_write
 from gankit.nets import build_networks
 from gankit.priors import parse_prior
-from gankit.track import save_grid
+from gankit.spec import SampleSpec
+from gankit.track import save_view
 
 
 def load_generator(run_dir: Path, cfg: Optional[RunConfig] = None) -> torch.nn.Module:
     """G of a run, from generator.safetensors, else from its last checkpoint; in eval mode."""
     run_dir = Path(run_dir)
     cfg = cfg or load_run_config(run_dir)
-    generator, _ = build_networks(cfg.model, cfg.data.channels, cfg.data.image_size)
+    generator, _ = build_networks(cfg.model, sample_spec(cfg.data))
     weights_file = run_dir / GENERATOR_FILE
     if weights_file.is_file():
         load_weights(generator, import_generator(weights_file), str(weights_file))
@@ -32,26 +36,51 @@ def load_generator(run_dir: Path, cfg: Optional[RunConfig] = None) -> torch.nn.M
     return generator.eval()
 
 
+def sample_labels(n: int, num_classes: int, label: Optional[int], run_dir: Path) -> Optional[torch.Tensor]:
+    """The classes to generate: all ``label``, or (conditional runs, no label) every class in
+    turn, in blocks; None for unconditional runs."""
+    if not num_classes:
+        if label is not None:
+            raise UserError(f"--label {label}: run {run_dir} is not conditional (it was trained without labels)")
+        return None
+    if label is None:
+        per_class = -(-n // num_classes)
+        return torch.arange(num_classes).repeat_interleave(per_class)[:n]
+    if not 0 <= label < num_classes:
+        raise UserError(f"--label {label}: run {run_dir} has classes 0 to {num_classes - 1}")
+    return torch.full((n,), label, dtype=torch.long)
+
+
 def sample(run_dir: Path, n: int, *, prior: Optional[str] = None, label: Optional[int] = None,
-           seed: int = 0) -> torch.Tensor:
-    """``n`` images in [-1, 1] from a run's generator, latent codes drawn from ``prior``
-    (default: the prior it was trained with)."""
+           seed: int = 0) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+    """``n`` samples (in model units) from a run's generator, and the labels they were made for.
+
+    Latent codes are drawn from ``prior`` (default: the prior it was trained with); conditional
+    runs make class ``label``, or every class in turn when it is None.
+    """
     if n < 1:
         raise UserError(f"--n must be at least 1 (got {n})")
     cfg = load_run_config(run_dir)
-    if label is not None:
-        raise UserError(f"--label {label}: run {run_dir} is not conditional (it was trained without labels)")
     latent = parse_prior(prior or cfg.train.prior)
     generator = load_generator(run_dir, cfg)
+    labels = sample_labels(n, generator.num_classes, label, Path(run_dir))
     z = latent.sample(n, cfg.model.z_dim, generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
-        return generator(z)
+        return generator(z, labels), labels
 
 
-def write_samples(images: torch.Tensor, out_png: Optional[Path], out_npy: Optional[Path]) -> None:
-    """Write a grid PNG and/or the raw samples as a float32 array of shape (N, C, H, W)."""
+def write_samples(run_dir: Path, samples: torch.Tensor, labels: Optional[torch.Tensor],
+                  out_png: Optional[Path], out_npy: Optional[Path]) -> None:
+    """Write a picture of the samples (a grid with one row per class when conditional, sequence
+    plots or a scatter) and/or the raw samples as float32 (N, ...) in the data's units."""
+    cfg = load_run_config(run_dir)
+    spec: SampleSpec = sample_spec(cfg.data)
     if out_png is not None:
-        save_grid(images, Path(out_png))
+        nrow = None
+        if labels is not None and spec.kind == "images":
+            nrow = int(torch.bincount(labels).max())
+        save_view(spec.kind, samples, Path(out_png), nrow=nrow)
     if out_npy is not None:
+        raw = to_data_units(samples, cfg.data.value_range) if spec.kind == "sequences" else samples
         with atomic_write(out_npy, "wb") as handle:
-            np.save(handle, images.numpy().astype(np.float32))
+            np.save(handle, raw.numpy().astype(np.float32))

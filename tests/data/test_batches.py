@@ -3,14 +3,14 @@
 import pytest
 import torch
 
-from gankit.data import Batches, ImageSet, to_unit_range
+from gankit.data import Batches, SampleSet, to_unit_range
 from gankit.errors import UserError
 
 
 def make_set(n=50, labels=True):
     # image i is filled with value i, so a batch tells which images it holds
     images = torch.arange(n, dtype=torch.uint8).view(n, 1, 1, 1).expand(n, 1, 4, 4).clone()
-    return ImageSet(images=images, labels=torch.arange(n) if labels else None,
+    return SampleSet(samples=images, labels=torch.arange(n) if labels else None,
                     num_classes=n if labels else None, description="test set")
 
 
@@ -69,7 +69,7 @@ def test_values_shape_and_no_labels():
     assert labels is None
     assert images.shape == (16, 1, 4, 4) and images.dtype == torch.float32
     assert images.min() >= -1 and images.max() <= 1
-    full = ImageSet(torch.tensor([0, 255], dtype=torch.uint8).view(2, 1, 1, 1), None, None, "")
+    full = SampleSet(torch.tensor([0, 255], dtype=torch.uint8).view(2, 1, 1, 1), None, None, "")
     x, _ = Batches(full, 2, seed=0, device="cpu").get(0)
     assert sorted(x.flatten().tolist()) == [-1.0, 1.0]
 

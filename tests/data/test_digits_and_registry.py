@@ -1,4 +1,4 @@
-"""The embedded digits source, the registry and load_images' contract."""
+"""The embedded digits source, the registry and load_samples' contract."""
 
 import typing
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from gankit.config import DataConfig
-from gankit.data import SOURCES, ImageSet, load_images
+from gankit.data import SOURCES, SampleSet, load_samples
 
 
 def test_registry_covers_every_configurable_source():
@@ -15,11 +15,11 @@ def test_registry_covers_every_configurable_source():
 
 
 def test_digits_default_shape_dtype_range_labels():
-    data = load_images(DataConfig())
-    assert isinstance(data, ImageSet)
-    assert data.images.shape == (1797, 1, 16, 16)
-    assert data.images.dtype == torch.uint8
-    assert data.images.min() == 0 and data.images.max() == 255
+    data = load_samples(DataConfig())
+    assert isinstance(data, SampleSet)
+    assert data.samples.shape == (1797, 1, 16, 16)
+    assert data.samples.dtype == torch.uint8
+    assert data.samples.min() == 0 and data.samples.max() == 255
     assert data.labels.dtype == torch.int64 and data.labels.shape == (1797,)
     assert set(data.labels.tolist()) == set(range(10))
     assert data.num_classes == 10
@@ -29,32 +29,32 @@ def test_digits_default_shape_dtype_range_labels():
 def test_digits_native_size_is_exact_rescale():
     from sklearn.datasets import load_digits
 
-    data = load_images(DataConfig(image_size=8))
+    data = load_samples(DataConfig(image_size=8))
     expected = torch.from_numpy(load_digits().images * (255 / 16)).round().to(torch.uint8)
-    assert torch.equal(data.images[:, 0], expected)
+    assert torch.equal(data.samples[:, 0], expected)
 
 
 @pytest.mark.parametrize("size", [4, 28, 64])
 def test_digits_resize(size):
-    data = load_images(DataConfig(image_size=size))
-    assert data.images.shape == (1797, 1, size, size)
-    assert data.images.float().mean() > 10  # not blank
+    data = load_samples(DataConfig(image_size=size))
+    assert data.samples.shape == (1797, 1, size, size)
+    assert data.samples.float().mean() > 10  # not blank
 
 
 def test_digits_rgb_replicates_grey():
-    data = load_images(DataConfig(channels=3, image_size=32))
-    assert data.images.shape == (1797, 3, 32, 32)
-    assert torch.equal(data.images[:, 0], data.images[:, 1])
-    assert torch.equal(data.images[:, 0], data.images[:, 2])
-    grey = load_images(DataConfig(channels=1, image_size=32))
-    assert torch.equal(data.images[:, :1], grey.images)
+    data = load_samples(DataConfig(channels=3, image_size=32))
+    assert data.samples.shape == (1797, 3, 32, 32)
+    assert torch.equal(data.samples[:, 0], data.samples[:, 1])
+    assert torch.equal(data.samples[:, 0], data.samples[:, 2])
+    grey = load_samples(DataConfig(channels=1, image_size=32))
+    assert torch.equal(data.samples[:, :1], grey.samples)
 
 
 def test_limit_keeps_the_first_images():
-    full = load_images(DataConfig())
-    part = load_images(DataConfig(limit=50))
-    assert part.images.shape[0] == 50
-    assert torch.equal(part.images, full.images[:50])
+    full = load_samples(DataConfig())
+    part = load_samples(DataConfig(limit=50))
+    assert part.samples.shape[0] == 50
+    assert torch.equal(part.samples, full.samples[:50])
     assert torch.equal(part.labels, full.labels[:50])
     assert "50" in part.description
-    assert len(load_images(DataConfig(limit=10_000))) == 1797
+    assert len(load_samples(DataConfig(limit=10_000))) == 1797

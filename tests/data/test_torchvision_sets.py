@@ -13,7 +13,7 @@ import torch
 from torchvision import datasets
 
 from gankit.config import DataConfig
-from gankit.data import load_images
+from gankit.data import load_samples
 from gankit.errors import UserError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -52,27 +52,27 @@ def mnist_cache(tmp_path_factory):
 def test_mnist_train_and_test(mnist_root, mnist_cache, monkeypatch):
     monkeypatch.setenv("GANKIT_CACHE", str(mnist_cache))
     before = tree(mnist_root)
-    train = load_images(DataConfig(source="mnist", root=str(mnist_root), image_size=28,
+    train = load_samples(DataConfig(source="mnist", root=str(mnist_root), image_size=28,
                                    download=False))
-    assert train.images.shape == (60000, 1, 28, 28) and train.images.dtype == torch.uint8
+    assert train.samples.shape == (60000, 1, 28, 28) and train.samples.dtype == torch.uint8
     assert train.labels.shape == (60000,) and train.labels.dtype == torch.int64
     assert train.labels.tolist()[:5] == [5, 0, 4, 1, 9]
     assert set(train.labels.unique().tolist()) == set(range(10)) and train.num_classes == 10
     assert "MNIST train" in train.description and "60000" in train.description
-    test = load_images(DataConfig(source="mnist", root=str(mnist_root), split="test",
+    test = load_samples(DataConfig(source="mnist", root=str(mnist_root), split="test",
                                   image_size=28, download=False))
-    assert test.images.shape == (10000, 1, 28, 28)
+    assert test.samples.shape == (10000, 1, 28, 28)
     assert test.labels.tolist()[:5] == [7, 2, 1, 0, 4]
     assert tree(mnist_root) == before  # nothing written into the data root
 
 
 def test_mnist_limit_resize_rgb(mnist_root, mnist_cache, monkeypatch):
     monkeypatch.setenv("GANKIT_CACHE", str(mnist_cache))
-    data = load_images(DataConfig(source="mnist", root=str(mnist_root), limit=100,
+    data = load_samples(DataConfig(source="mnist", root=str(mnist_root), limit=100,
                                   image_size=16, channels=3))
-    assert data.images.shape == (100, 3, 16, 16)
+    assert data.samples.shape == (100, 3, 16, 16)
     assert data.labels.tolist()[:5] == [5, 0, 4, 1, 9]
-    assert data.images.max() > 200 and data.images.min() == 0
+    assert data.samples.max() > 200 and data.samples.min() == 0
     assert "first 100 of 60000" in data.description
 
 
@@ -106,9 +106,9 @@ def test_fake_fashion_mnist(tmp_path, compress):
     arrays = fake_idx_set(root, "FashionMNIST", compress=compress)
     before = tree(root)
     for split, (images, labels) in {"train": arrays[:2], "test": arrays[2:]}.items():
-        data = load_images(DataConfig(source="fashion-mnist", root=str(root), split=split,
+        data = load_samples(DataConfig(source="fashion-mnist", root=str(root), split=split,
                                       image_size=28, download=False))
-        assert torch.equal(data.images[:, 0], torch.from_numpy(images.astype(np.uint8)))
+        assert torch.equal(data.samples[:, 0], torch.from_numpy(images.astype(np.uint8)))
         assert torch.equal(data.labels, torch.from_numpy(labels.astype(np.int64)))
         assert f"FashionMNIST {split}" in data.description
     assert tree(root) == before
@@ -119,9 +119,9 @@ def test_fake_fashion_mnist(tmp_path, compress):
 
 def test_fake_idx_resized(tmp_path):
     fake_idx_set(tmp_path, "FashionMNIST")
-    data = load_images(DataConfig(source="fashion-mnist", root=str(tmp_path), image_size=8,
+    data = load_samples(DataConfig(source="fashion-mnist", root=str(tmp_path), image_size=8,
                                   download=False))
-    assert data.images.shape == (12, 1, 8, 8)
+    assert data.samples.shape == (12, 1, 8, 8)
     assert "resized from 28x28" in data.description
 
 
@@ -129,7 +129,7 @@ def test_missing_idx_file_without_download(tmp_path):
     fake_idx_set(tmp_path, "MNIST")
     os.remove(tmp_path / "MNIST" / "raw" / "t10k-labels-idx1-ubyte")
     with pytest.raises(UserError, match="t10k-labels-idx1-ubyte.*data.root") as info:
-        load_images(DataConfig(source="mnist", root=str(tmp_path), download=False))
+        load_samples(DataConfig(source="mnist", root=str(tmp_path), download=False))
     assert "\n" not in str(info.value)
 
 
@@ -137,23 +137,23 @@ def test_corrupt_gz_and_corrupt_idx(tmp_path):
     fake_idx_set(tmp_path / "a", "MNIST")
     (tmp_path / "a" / "MNIST" / "raw" / "train-images-idx3-ubyte.gz").write_bytes(b"not gzip")
     with pytest.raises(UserError, match="train-images-idx3-ubyte.gz"):
-        load_images(DataConfig(source="mnist", root=str(tmp_path / "a"), download=False))
+        load_samples(DataConfig(source="mnist", root=str(tmp_path / "a"), download=False))
     fake_idx_set(tmp_path / "b", "MNIST", compress=(False,) * 4)
     (tmp_path / "b" / "MNIST" / "raw" / "train-images-idx3-ubyte").write_bytes(b"\0" * 40)
     with pytest.raises(UserError, match="could not read MNIST") as info:
-        load_images(DataConfig(source="mnist", root=str(tmp_path / "b"), download=False))
+        load_samples(DataConfig(source="mnist", root=str(tmp_path / "b"), download=False))
     assert "\n" not in str(info.value)
 
 
 def test_explicit_root_missing(tmp_path):
     with pytest.raises(UserError, match="data folder not found: .*absent"):
-        load_images(DataConfig(source="mnist", root=str(tmp_path / "absent")))
+        load_samples(DataConfig(source="mnist", root=str(tmp_path / "absent")))
 
 
 def test_default_root_from_env(tmp_path, monkeypatch):
     fake_idx_set(tmp_path, "MNIST", compress=(False,) * 4)
     monkeypatch.setenv("GANKIT_DATA", str(tmp_path))
-    data = load_images(DataConfig(source="mnist", image_size=28, download=False))
+    data = load_samples(DataConfig(source="mnist", image_size=28, download=False))
     assert len(data) == 12 and str(tmp_path) in data.description
 
 
@@ -161,14 +161,14 @@ def test_default_root_from_env(tmp_path, monkeypatch):
 
 def test_cifar10_missing_without_download(tmp_path):
     with pytest.raises(UserError, match="CIFAR-10 not found.*data.download") as info:
-        load_images(DataConfig(source="cifar10", root=str(tmp_path), download=False))
+        load_samples(DataConfig(source="cifar10", root=str(tmp_path), download=False))
     assert "\n" not in str(info.value)
 
 
 def test_cifar10_corrupt_folder(tmp_path):
     (tmp_path / "cifar-10-batches-py").mkdir()
     with pytest.raises(UserError, match="could not read CIFAR-10"):
-        load_images(DataConfig(source="cifar10", root=str(tmp_path), download=False))
+        load_samples(DataConfig(source="cifar10", root=str(tmp_path), download=False))
 
 
 def test_cifar10_from_archive_into_cache(tmp_path, monkeypatch):
@@ -192,12 +192,12 @@ def test_cifar10_from_archive_into_cache(tmp_path, monkeypatch):
     with tarfile.open(root / "cifar-10-python.tar.gz", "w:gz") as tar:
         tar.add(src, arcname="cifar-10-batches-py")
     before = tree(root)
-    data = load_images(DataConfig(source="cifar10", root=str(root), split="test",
+    data = load_samples(DataConfig(source="cifar10", root=str(root), split="test",
                                   image_size=32, channels=3, download=False))
     expected = torch.from_numpy(batches["test_batch"]["data"]).view(3, 3, 32, 32)
-    assert torch.equal(data.images, expected)
+    assert torch.equal(data.samples, expected)
     assert data.labels.tolist() == batches["test_batch"]["labels"]
-    train = load_images(DataConfig(source="cifar10", root=str(root), image_size=16,
+    train = load_samples(DataConfig(source="cifar10", root=str(root), image_size=16,
                                    download=False))
-    assert train.images.shape == (15, 1, 16, 16)
+    assert train.samples.shape == (15, 1, 16, 16)
     assert tree(root) == before

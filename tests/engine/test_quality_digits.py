@@ -8,7 +8,7 @@ last 297 of scikit-learn's 1,797), and cover at least 8 of the 10 classes.
 from quality import assert_training_beats_untrained
 
 from gankit.config import DataConfig
-from gankit.data import load_images
+from gankit.data import load_samples
 from gankit.data.batches import to_unit_range
 from gankit.engine.train import new_run
 
@@ -16,6 +16,6 @@ from gankit.engine.train import new_run
 def test_default_preset_beats_the_untrained_generator(tmp_path):
     session = new_run(None, ["train.steps=1500", "train.log_every=500", "train.checkpoint_every=5000"],
                       runs_root=tmp_path)
-    digits = load_images(DataConfig(source="digits", image_size=16))
-    assert_training_beats_untrained(session, to_unit_range(digits.images[:1500]), digits.labels[:1500],
-                                    to_unit_range(digits.images[1500:]), samples=400, seed=7)
+    digits = load_samples(DataConfig(source="digits", image_size=16))
+    assert_training_beats_untrained(session, to_unit_range(digits.samples[:1500]), digits.labels[:1500],
+                                    to_unit_range(digits.samples[1500:]), samples=400, seed=7)

@@ -9,7 +9,7 @@ must cover at least 8 of the 10 digit classes (no mode collapse).
 from quality import assert_training_beats_untrained
 
 from gankit.config import DataConfig
-from gankit.data import load_images
+from gankit.data import load_samples
 from gankit.data.batches import to_unit_range
 from gankit.engine.train import new_run
 
@@ -20,8 +20,8 @@ def test_dcgan_on_mnist_beats_the_untrained_generator(mnist_root, tmp_path):
     session = new_run("dcgan-mnist", [f"data.root={mnist_root}", f"train.steps={STEPS}",
                                       "train.log_every=100", "train.checkpoint_every=1000"],
                       runs_root=tmp_path)
-    train_set = load_images(DataConfig(source="mnist", root=str(mnist_root), image_size=28, limit=2000))
-    test_set = load_images(DataConfig(source="mnist", root=str(mnist_root), image_size=28, split="test",
+    train_set = load_samples(DataConfig(source="mnist", root=str(mnist_root), image_size=28, limit=2000))
+    test_set = load_samples(DataConfig(source="mnist", root=str(mnist_root), image_size=28, split="test",
                                       limit=500))
-    assert_training_beats_untrained(session, to_unit_range(train_set.images), train_set.labels,
-                                    to_unit_range(test_set.images), samples=500, seed=123)
+    assert_training_beats_untrained(session, to_unit_range(train_set.samples), train_set.labels,
+                                    to_unit_range(test_set.samples), samples=500, seed=123)

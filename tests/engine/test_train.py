@@ -19,12 +19,12 @@ def run_files(run_dir):
 
 def preset_data_overrides(preset, request):
     """Point each preset at offline data: the shared real sets, or a folder of images."""
-    if preset == "digits":
-        return []
+    if preset in ("digits", "conv1d-sines", "wgan-sines", "ring8", "grid25"):
+        return []  # embedded or synthetic data
     shared_data = request.getfixturevalue("shared_data")
-    if preset in ("dcgan-mnist", "goodfellow-mnist"):
+    if preset in ("dcgan-mnist", "goodfellow-mnist", "wgan-mnist", "cgan-mnist"):
         return [f"data.root={shared_data}", "data.limit=512"]
-    if preset == "dcgan-faces":
+    if preset in ("dcgan-faces", "wgan-faces"):
         return [f"data.root={shared_data / 'orl_faces'}", "data.channels=1"]
     if preset == "dcgan-cifar10":
         return ["data.source=folder", f"data.root={shared_data / 'cifar10_sample' / 'train'}"]
@@ -86,14 +86,21 @@ def assert_same_state(a, b):
                 assert torch.equal(value, b[part][index][name]), f"{part}[{index}].{name} differs"
 
 
-@pytest.mark.parametrize("extra", [[], ["train.d_steps=2", "model.arch=mlp", "model.d_dropout=0.3"]])
-def test_resume_continues_exactly(tmp_path, extra):
+@pytest.mark.parametrize("preset, extra", [
+    (None, []),
+    (None, ["train.d_steps=2", "model.arch=mlp", "model.d_dropout=0.3"]),
+    (None, ["model.conditional=acgan", "train.sample_count=20"]),
+    ("ring8", ["train.d_steps=2", "model.pack=2", "model.minibatch_std=true", "model.spectral_norm=true",
+               "regularize.gradient_penalty=1", "regularize.r1=0.5"]),
+    ("ring8", ["train.loss=wasserstein", "regularize.clip=true", "optim.d.name=rmsprop"]),
+])
+def test_resume_continues_exactly(tmp_path, preset, extra):
     """Stopped at 300 and resumed to 600 equals an uninterrupted run to 600."""
     common = ["train.log_every=100", "train.checkpoint_every=1000", "model.g_width=32", *extra]
-    straight = new_run(None, ["train.steps=600", *common], name="straight", runs_root=tmp_path)
+    straight = new_run(preset, ["train.steps=600", *common], name="straight", runs_root=tmp_path)
     fit(straight, show_progress=False)
 
-    first_half = new_run(None, ["train.steps=300", *common], name="halves", runs_root=tmp_path)
+    first_half = new_run(preset, ["train.steps=300", *common], name="halves", runs_root=tmp_path)
     fit(first_half, show_progress=False)
     resumed = resume_run(first_half.run_dir, ["train.steps=600"])
     assert resumed.step == 300

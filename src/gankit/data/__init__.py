@@ -1,39 +1,82 @@
-"""Training data: every source becomes an in-memory uint8 :class:`ImageSet`.
+"""Training data: every source becomes an in-memory :class:`SampleSet`.
 
-``load_images(cfg)`` dispatches on ``cfg.source`` through :data:`SOURCES`;
-:class:`Batches` serves reproducible shuffled batches in [-1, 1] to the training loop.
+``load_samples(cfg)`` dispatches on ``cfg.source`` through :data:`SOURCES`;
+``sample_spec(cfg)`` says what one sample looks like without loading anything;
+:class:`Batches` serves reproducible shuffled batches to the training loop.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
 
 from gankit.config import DataConfig
-from gankit.data import digits, image_folder, torchvision_sets
-from gankit.data.batches import Batches, to_unit_range
-from gankit.data.imageset import ImageSet
+from gankit.data import digits, image_folder, sequences, torchvision_sets, toys
+from gankit.data.batches import Batches, to_model_units, to_unit_range
+from gankit.data.sampleset import SampleSet
 from gankit.errors import UserError
+from gankit.spec import Kind, SampleSpec
 
-SOURCES: dict[str, Callable[[DataConfig], ImageSet]] = {
-    "digits": digits.load,
-    "mnist": torchvision_sets.load_mnist,
-    "fashion-mnist": torchvision_sets.load_fashion_mnist,
-    "cifar10": torchvision_sets.load_cifar10,
-    "folder": image_folder.load,
+
+@dataclass(frozen=True)
+class Source:
+    """A data source: its loader, the kind of sample it yields, and its number of classes."""
+
+    load: Callable[[DataConfig], SampleSet]
+    kind: Kind
+    num_classes: Optional[int]
+
+
+SOURCES: dict[str, Source] = {
+    "digits": Source(digits.load, "images", 10),
+    "mnist": Source(torchvision_sets.load_mnist, "images", 10),
+    "fashion-mnist": Source(torchvision_sets.load_fashion_mnist, "images", 10),
+    "cifar10": Source(torchvision_sets.load_cifar10, "images", 10),
+    "folder": Source(image_folder.load, "images", None),
+    "sines": Source(sequences.sines, "sequences", None),
+    "sequences": Source(sequences.load_file, "sequences", None),
+    "ring8": Source(toys.load, "points", 8),
+    "grid25": Source(toys.load, "points", 25),
 }
 
-__all__ = ["Batches", "ImageSet", "SOURCES", "load_images", "to_unit_range"]
+__all__ = ["Batches", "SampleSet", "SOURCES", "load_samples", "resolved_settings", "sample_spec",
+           "to_model_units", "to_unit_range"]
 
 
-def load_images(cfg: DataConfig) -> ImageSet:
-    """Load the images ``cfg`` describes: uint8 (N, channels, image_size, image_size)."""
-    loader = SOURCES.get(cfg.source)
-    if loader is None:
+def _source(cfg: DataConfig) -> Source:
+    source = SOURCES.get(cfg.source)
+    if source is None:
         raise UserError(f"unknown data.source '{cfg.source}'; sources: {', '.join(SOURCES)}")
-    data = loader(cfg)
+    return source
+
+
+def sample_spec(cfg: DataConfig) -> SampleSpec:
+    """The kind and shape of one sample of ``cfg``'s data, from the config alone."""
+    source = _source(cfg)
+    if source.kind == "images":
+        if cfg.channels not in (1, 3):
+            raise UserError(f"data.channels={cfg.channels}: images have 1 (grey) or 3 (RGB) channels")
+        return SampleSpec("images", (cfg.channels, cfg.image_size, cfg.image_size), source.num_classes)
+    if source.kind == "sequences":
+        return SampleSpec("sequences", (cfg.channels, cfg.length or sequences.SINE_LENGTH), source.num_classes)
+    return SampleSpec("points", (2,), source.num_classes)
+
+
+def resolved_settings(cfg: DataConfig, data: SampleSet) -> dict[str, Any]:
+    """Data settings the loaded data decided (a file's length, channels and value range), to be
+    written into the run's config so that it describes the run completely."""
+    if _source(cfg).kind != "sequences":
+        return {}
+    settings: dict[str, Any] = {"channels": data.samples.shape[1], "length": data.samples.shape[2]}
+    if data.value_range is not None:
+        settings["value_range"] = data.value_range
+    return settings
+
+
+def load_samples(cfg: DataConfig) -> SampleSet:
+    """Load the samples ``cfg`` describes, keeping the first ``cfg.limit``."""
+    data = _source(cfg).load(cfg)
     if cfg.limit is not None and len(data) > cfg.limit:
         labels = None if data.labels is None else data.labels[:cfg.limit]
-        data = ImageSet(data.images[:cfg.limit], labels, data.num_classes, data.description)
-    expected = (cfg.channels, cfg.image_size, cfg.image_size)
-    assert tuple(data.images.shape[1:]) == expected, (data.images.shape, expected)
+        data = SampleSet(data.samples[:cfg.limit], labels, data.num_classes, data.description, data.value_range)
     return data

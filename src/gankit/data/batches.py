@@ -1,4 +1,4 @@
-"""Batches: the training loop's view of an ImageSet, reproducible at any batch index."""
+"""Batches: the training loop's view of an SampleSet, reproducible at any batch index."""
 
 from __future__ import annotations
 
@@ -7,13 +7,18 @@ from typing import Optional, Union
 
 import torch
 
-from gankit.data.imageset import ImageSet
+from gankit.data.sampleset import SampleSet
 from gankit.errors import UserError
 
 
 def to_unit_range(images: torch.Tensor) -> torch.Tensor:
     """uint8 pixels 0..255 as float32 in [-1, 1] (``x / 127.5 - 1``)."""
     return images.to(torch.float32) / 127.5 - 1.0
+
+
+def to_model_units(samples: torch.Tensor) -> torch.Tensor:
+    """What G imitates: uint8 images scaled to [-1, 1]; float samples unchanged."""
+    return to_unit_range(samples) if samples.dtype == torch.uint8 else samples
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -30,7 +35,7 @@ class Batches:
     index therefore sees exactly the batches it would have seen.
     """
 
-    def __init__(self, data: ImageSet, batch_size: int, seed: int,
+    def __init__(self, data: SampleSet, batch_size: int, seed: int,
                  device: Union[str, torch.device] = "cpu") -> None:
         """Move the images (uint8) and labels to ``device``."""
         n = len(data)
@@ -40,7 +45,7 @@ class Batches:
             raise UserError(f"train.batch_size={batch_size} is larger than the data set "
                             f"({n} images); lower train.batch_size or raise data.limit")
         self.device = torch.device(device)
-        self.images = data.images.to(self.device)
+        self.samples = data.samples.to(self.device)
         self.labels = None if data.labels is None else data.labels.to(self.device)
         self.batch_size = batch_size
         self.seed = seed
@@ -66,10 +71,10 @@ class Batches:
         return self._order
 
     def get(self, index: int) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
-        """Global batch ``index``: (float32 images in [-1, 1], int64 labels or None)."""
+        """Global batch ``index``: (float32 samples in model units, int64 labels or None)."""
         if index < 0:
             raise ValueError(f"batch index must be >= 0, got {index}")
         epoch, pos = divmod(index, self.batches_per_epoch)
         picked = self.order(epoch)[pos * self.batch_size:(pos + 1) * self.batch_size]
         labels = None if self.labels is None else self.labels[picked]
-        return to_unit_range(self.images[picked]), labels
+        return to_model_units(self.samples[picked]), labels

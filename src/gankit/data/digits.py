@@ -6,10 +6,10 @@ import torch
 from sklearn.datasets import load_digits
 
 from gankit.config import DataConfig
-from gankit.data.imageset import ImageSet, conform, count_text, shape_text, take
+from gankit.data.sampleset import SampleSet, conform, count_text, shape_text, take
 
 
-def load(cfg: DataConfig) -> ImageSet:
+def load(cfg: DataConfig) -> SampleSet:
     """All 1797 digits (values 0..16 scaled to 0..255), resized to ``cfg.image_size``.
 
     scikit-learn's set has no train/test split, so ``cfg.split`` is ignored.
@@ -22,4 +22,4 @@ def load(cfg: DataConfig) -> ImageSet:
     images = conform(images, cfg.image_size, cfg.channels)
     labels = torch.from_numpy(bunch.target[:n]).to(torch.int64)
     text = f"sklearn digits, {count_text(n, total)} {shape_text(images)} (8x8 originals)"
-    return ImageSet(images=images, labels=labels, num_classes=10, description=text)
+    return SampleSet(samples=images, labels=labels, num_classes=10, description=text)

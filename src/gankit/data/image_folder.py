@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from gankit.config import DataConfig
-from gankit.data.imageset import ImageSet, count_text, shape_text, take
+from gankit.data.sampleset import SampleSet, count_text, shape_text, take
 from gankit.errors import UserError
 
 EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".gif", ".tif",
@@ -27,8 +27,8 @@ def find_images(root: Path) -> list[Path]:
     return sorted(found)
 
 
-def load(cfg: DataConfig) -> ImageSet:
-    """Decode, resize (shorter side) and center-crop every image to a uint8 ImageSet."""
+def load(cfg: DataConfig) -> SampleSet:
+    """Decode, resize (shorter side) and center-crop every image to a uint8 SampleSet."""
     if not cfg.root:
         raise UserError("data.source=folder needs data.root=<folder of images>")
     root = Path(cfg.root).expanduser()
@@ -42,7 +42,7 @@ def load(cfg: DataConfig) -> ImageSet:
     mode = "L" if cfg.channels == 1 else "RGB"
     images = torch.stack([decode(path, mode, cfg.image_size) for path in files[:n]])
     text = f"folder {root}, {count_text(n, len(files))} {shape_text(images)}"
-    return ImageSet(images=images, labels=None, num_classes=None, description=text)
+    return SampleSet(samples=images, labels=None, num_classes=None, description=text)
 
 
 def decode(path: Path, mode: str, size: int) -> torch.Tensor:

@@ -23,7 +23,7 @@ import torch
 from torchvision import datasets
 
 from gankit.config import DataConfig
-from gankit.data.imageset import ImageSet, cache_dir, conform, count_text, shape_text, take
+from gankit.data.sampleset import SampleSet, cache_dir, conform, count_text, shape_text, take
 from gankit.errors import UserError
 from gankit.fsutil import atomic_write
 
@@ -44,18 +44,18 @@ def data_root(cfg: DataConfig) -> tuple[Path, bool]:
     return root.resolve(), False
 
 
-def load_mnist(cfg: DataConfig) -> ImageSet:
-    """MNIST (28x28 grey digits, 60000 train / 10000 test) as an ImageSet."""
+def load_mnist(cfg: DataConfig) -> SampleSet:
+    """MNIST (28x28 grey digits, 60000 train / 10000 test) as a SampleSet."""
     return _load_idx(cfg, datasets.MNIST, "MNIST")
 
 
-def load_fashion_mnist(cfg: DataConfig) -> ImageSet:
-    """Fashion-MNIST (28x28 grey clothes, 60000 train / 10000 test) as an ImageSet."""
+def load_fashion_mnist(cfg: DataConfig) -> SampleSet:
+    """Fashion-MNIST (28x28 grey clothes, 60000 train / 10000 test) as a SampleSet."""
     return _load_idx(cfg, datasets.FashionMNIST, "FashionMNIST")
 
 
-def load_cifar10(cfg: DataConfig) -> ImageSet:
-    """CIFAR-10 (32x32 RGB, 50000 train / 10000 test) as an ImageSet."""
+def load_cifar10(cfg: DataConfig) -> SampleSet:
+    """CIFAR-10 (32x32 RGB, 50000 train / 10000 test) as a SampleSet."""
     root, explicit = data_root(cfg)
     cls = datasets.CIFAR10
     tv_root, download = root, False
@@ -74,7 +74,7 @@ def load_cifar10(cfg: DataConfig) -> ImageSet:
     return _finish(cfg, data, labels, f"CIFAR-10 {cfg.split}", root)
 
 
-def _load_idx(cfg: DataConfig, cls: type, name: str) -> ImageSet:
+def _load_idx(cfg: DataConfig, cls: type, name: str) -> SampleSet:
     root, explicit = data_root(cfg)
     raw = root / name / "raw"
     processed = root / name / "processed"
@@ -110,14 +110,14 @@ def _open(cls: type, tv_root: Path, cfg: DataConfig, download: bool, explicit: b
 
 
 def _finish(cfg: DataConfig, data: torch.Tensor, labels: torch.Tensor, title: str,
-            root: Path) -> ImageSet:
+            root: Path) -> SampleSet:
     total = data.shape[0]
     n = take(cfg.limit, total)
     native = data.shape[-1]
     images = conform(data[:n], cfg.image_size, cfg.channels)
     resized = "" if native == cfg.image_size else f" (resized from {native}x{native})"
     text = f"{title}, {count_text(n, total)} {shape_text(images)}{resized} from {root}"
-    return ImageSet(images=images, labels=labels[:n].clone(), num_classes=10, description=text)
+    return SampleSet(samples=images, labels=labels[:n].clone(), num_classes=10, description=text)
 
 
 def _cache_root(root: Path) -> Path:

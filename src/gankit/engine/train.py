@@ -17,19 +17,21 @@ import yaml
 from tqdm import tqdm
 
 from gankit.config import RunConfig, build_config, load_run_config
-from gankit.data import load_images
+from gankit.data import load_samples, resolved_settings, sample_spec
 from gankit.data.batches import Batches
 from gankit.engine.checkpoint import LAST, export_generator, read_checkpoint, restore, save_checkpoint
 from gankit.engine.device import resolve_device
 from gankit.engine.optim import build_optimizer
 from gankit.engine.stop import StopRequest, TrainingStopped
-from gankit.engine.step import STAT_NAMES, Gan, mean_probability, train_iteration
+from gankit.engine.step import STAT_NAMES, Gan, train_iteration
 from gankit.errors import UserError
 from gankit.fsutil import atomic_write_text
-from gankit.losses import build_loss
 from gankit.nets import build_networks
+from gankit.objectives import build_objective
 from gankit.priors import parse_prior
-from gankit.track import MetricsLog, TensorBoardLog, plot_losses, read_metrics, save_grid, write_loss_table
+from gankit.regularize import build_regularizers
+from gankit.spec import SampleSpec
+from gankit.track import MetricsLog, TensorBoardLog, plot_losses, read_metrics, save_view, write_loss_table
 
 FIXED_NOISE_SEED_OFFSET = 1  # the fixed grid noise comes from seed + this, apart from training noise
 
@@ -41,15 +43,17 @@ class Session:
     cfg: RunConfig
     run_dir: Path
     device: torch.device
+    spec: SampleSpec
     batches: Batches
     gan: Gan
     step: int = 0
 
 
-def build_gan(cfg: RunConfig, device: torch.device, channels: int, image_size: int) -> Gan:
-    """Seed the global RNG from the config, then build networks, optimizers, loss and prior."""
+def build_gan(cfg: RunConfig, device: torch.device, spec: SampleSpec) -> Gan:
+    """Seed the global RNG from the config, then build networks, optimizers, objective,
+    regularisers and prior."""
     torch.manual_seed(cfg.seed)
-    generator, discriminator = build_networks(cfg.model, channels, image_size)
+    generator, discriminator = build_networks(cfg.model, spec)
     generator.to(device)
     discriminator.to(device)
     noise = torch.Generator(device=device)
@@ -57,14 +61,20 @@ def build_gan(cfg: RunConfig, device: torch.device, channels: int, image_size: i
     return Gan(generator=generator, discriminator=discriminator,
                g_optimizer=build_optimizer(generator.parameters(), cfg.optim.g),
                d_optimizer=build_optimizer(discriminator.parameters(), cfg.optim.d),
-               loss=build_loss(cfg.train.loss), prior=parse_prior(cfg.train.prior),
-               z_dim=cfg.model.z_dim, noise=noise)
+               objective=build_objective(cfg, spec.num_classes),
+               regularizers=build_regularizers(cfg.regularize), prior=parse_prior(cfg.train.prior),
+               z_dim=cfg.model.z_dim, num_classes=generator.num_classes, pack=cfg.model.pack, noise=noise)
 
 
-def _prepare(cfg: RunConfig) -> tuple[torch.device, Batches, Gan]:
+def _prepare(cfg: RunConfig) -> tuple[torch.device, SampleSpec, Batches, Gan]:
+    """Load the data (writing what it decided into ``cfg.data``) and build the GAN."""
     device = resolve_device(cfg.train.device)
-    batches = Batches(load_images(cfg.data), cfg.train.batch_size, cfg.seed, device)
-    return device, batches, build_gan(cfg, device, cfg.data.channels, cfg.data.image_size)
+    data = load_samples(cfg.data)
+    for key, value in resolved_settings(cfg.data, data).items():
+        setattr(cfg.data, key, value)
+    spec = sample_spec(cfg.data)
+    batches = Batches(data, cfg.train.batch_size, cfg.seed, device)
+    return device, spec, batches, build_gan(cfg, device, spec)
 
 
 def create_run_dir(runs_root: Path, name: str) -> Path:
@@ -91,11 +101,11 @@ def new_run(preset: Optional[str], overrides: list[str], *, name: Optional[str] 
             runs_root: Path = Path("runs")) -> Session:
     """Validate a preset with overrides, load its data, then create its run directory."""
     cfg = build_config(preset, overrides)
-    device, batches, gan = _prepare(cfg)
+    device, spec, batches, gan = _prepare(cfg)
     run_dir = create_run_dir(Path(runs_root), name or cfg.name)
     cfg.name = run_dir.name
     write_config(run_dir, cfg)
-    return Session(cfg, run_dir, device, batches, gan)
+    return Session(cfg, run_dir, device, spec, batches, gan)
 
 
 def resume_run(run_dir: Path, overrides: list[str]) -> Session:
@@ -103,13 +113,13 @@ def resume_run(run_dir: Path, overrides: list[str]) -> Session:
     run_dir = Path(run_dir)
     cfg = load_run_config(run_dir, overrides)
     payload = read_checkpoint(run_dir / LAST)
-    device, batches, gan = _prepare(cfg)
+    device, spec, batches, gan = _prepare(cfg)
     step = restore(gan, payload, device, run_dir / LAST)
     if cfg.train.steps <= step:
         raise UserError(f"{run_dir} is already at step {step}; set train.steps to more than that to continue")
     write_config(run_dir, cfg)
     MetricsLog(run_dir).truncate_after(step)
-    return Session(cfg, run_dir, device, batches, gan, step)
+    return Session(cfg, run_dir, device, spec, batches, gan, step)
 
 
 def grid_steps(cfg: RunConfig) -> set[int]:
@@ -117,37 +127,76 @@ def grid_steps(cfg: RunConfig) -> set[int]:
     return {s for s in cfg.train.sample_steps if s <= cfg.train.steps} | {cfg.train.steps}
 
 
-def fixed_noise(cfg: RunConfig) -> torch.Tensor:
-    """The one noise batch every grid of a run is drawn from (on the CPU)."""
+@dataclass
+class SampleInputs:
+    """The fixed inputs every picture of a run is drawn from: one row per class when conditional."""
+
+    z: torch.Tensor
+    labels: Optional[torch.Tensor]
+    nrow: Optional[int]  # images per grid row
+
+    def to(self, device: torch.device) -> "SampleInputs":
+        """The same inputs on ``device``."""
+        labels = None if self.labels is None else self.labels.to(device)
+        return SampleInputs(self.z.to(device), labels, self.nrow)
+
+
+def fixed_inputs(cfg: RunConfig, num_classes: int) -> SampleInputs:
+    """The one noise batch (and labels) every picture of a run is drawn from (on the CPU).
+
+    Conditional runs get ``ceil(sample_count / K)`` samples of each class, one class per row.
+    """
+    count, labels, nrow = cfg.train.sample_count, None, None
+    if num_classes:
+        nrow = -(-count // num_classes)
+        labels = torch.arange(num_classes).repeat_interleave(nrow)
+        count = len(labels)
     generator = torch.Generator().manual_seed(cfg.seed + FIXED_NOISE_SEED_OFFSET)
-    return parse_prior(cfg.train.prior).sample(cfg.train.sample_count, cfg.model.z_dim, generator=generator)
+    return SampleInputs(parse_prior(cfg.train.prior).sample(count, cfg.model.z_dim, generator=generator),
+                        labels, nrow)
 
 
 @torch.no_grad()
-def generate(generator: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
-    """G's images for ``z`` in inference mode (BatchNorm uses its running statistics)."""
+def generate(generator: torch.nn.Module, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """G's samples for ``z`` (and ``labels``) in inference mode (BatchNorm uses its running statistics)."""
     was_training = generator.training
     generator.eval()
     try:
-        return generator(z)
+        return generator(z, labels)
     finally:
         generator.train(was_training)
 
 
 @torch.no_grad()
-def initial_statistics(session: Session, z: torch.Tensor) -> torch.Tensor:
+def initial_statistics(session: Session) -> torch.Tensor:
     """The losses of the untrained networks on the first batch, in inference mode (step 0)."""
     gan = session.gan
-    real, _ = session.batches.get(0)
+    real, labels = session.batches.get(0)
+    labels = labels if gan.num_classes else None
+    noise = torch.Generator(real.device).manual_seed(session.cfg.seed + FIXED_NOISE_SEED_OFFSET)
+    z = gan.prior.sample(real.shape[0], gan.z_dim, device=real.device, generator=noise)
+    objective = gan.objective
     gan.discriminator.eval()
     try:
-        real_out = gan.discriminator(real)
-        fake_out = gan.discriminator(generate(gan.generator, z[: real.shape[0]]))
+        real_out = gan.discriminator(real, labels)
+        fake_out = gan.discriminator(generate(gan.generator, z, labels), labels)
     finally:
         gan.discriminator.train()
-    terms = gan.loss.d_terms(real_out, fake_out)
-    return torch.stack([terms.real, terms.fake, terms.total, gan.loss.g_loss(fake_out),
-                        mean_probability(gan.loss, real_out), mean_probability(gan.loss, fake_out)])
+    terms = objective.d_terms(real_out, fake_out, labels, labels)
+    return torch.stack([terms.real, terms.fake, terms.total, objective.g_loss(fake_out, labels),
+                        objective.realness(real_out), objective.realness(fake_out),
+                        torch.zeros((), device=real.device)])
+
+
+@torch.no_grad()
+def shown_scores(gan: Gan, points: torch.Tensor) -> torch.Tensor:
+    """D's output as shown (a probability, or a critic's score) at arbitrary points, each judged
+    alone (with packing: as a pack of copies of the point), in inference mode."""
+    gan.discriminator.eval()
+    try:
+        return gan.objective.as_shown(gan.score(points.repeat_interleave(gan.pack, 0)))
+    finally:
+        gan.discriminator.train()
 
 
 class Tracker:
@@ -161,6 +210,7 @@ class Tracker:
         self.bar = tqdm(total=session.cfg.train.steps, initial=session.step, unit="it",
                         dynamic_ncols=True, disable=not interactive)
         self.interval_start = time.perf_counter()
+        self.reference = session.batches.get(0)[0][:session.cfg.train.sample_count].cpu()  # real samples shown beside G's
 
     def log(self, step: int, totals: torch.Tensor, iterations: int) -> dict:
         """Average ``iterations`` accumulated statistics (one host transfer) and record them.
@@ -171,12 +221,15 @@ class Tracker:
         values = (totals / max(iterations, 1)).tolist()
         record = {"step": step, **{k: round(v, 6) for k, v in zip(STAT_NAMES, values)}}
         seconds = now - self.interval_start
+        record.update(self.session.gan.objective.derived(record))
         record["img_per_s"] = round(iterations * self.session.cfg.train.batch_size / seconds, 1) if iterations else 0.0
         self.interval_start = now
         self.metrics.append(record)
         self.board.scalars(step, record)
         summary = {"D real": record["d_real"], "D fake": record["d_fake"], "D": record["d_loss"],
                    "G": record["g_loss"], "D(x)": record["d_x"], "D(G(z))": record["d_g_z"]}
+        if "wasserstein" in record:
+            summary["W"] = record["wasserstein"]
         shown = [f"{k} {v:.3f}" for k, v in summary.items()] + [f"{record['img_per_s']:.0f} img/s"]
         if self.bar.disable:
             print(f"step {step}: " + "  ".join(shown), file=sys.stderr, flush=True)
@@ -184,11 +237,18 @@ class Tracker:
             self.bar.set_postfix_str("  ".join(shown), refresh=False)
         return record
 
-    def grid(self, step: int, z: torch.Tensor) -> None:
-        """Save the grid of G's images for the fixed noise at this step."""
-        images = generate(self.session.gan.generator, z).float().cpu()
-        grid = save_grid(images, self.session.run_dir / "samples" / f"step_{step:06d}.png")
-        self.board.image("samples", grid, step)
+    def picture(self, step: int, inputs: SampleInputs) -> None:
+        """Save the picture of G's samples for the fixed inputs at this step: an image grid,
+        sequence plots, or a scatter over D's heat map."""
+        session = self.session
+        gan = session.gan
+        samples = generate(gan.generator, inputs.z, inputs.labels).float().cpu()
+        heat_map = session.spec.kind == "points" and not gan.num_classes
+        picture = save_view(session.spec.kind, samples, session.run_dir / "samples" / f"step_{step:06d}.png",
+                            nrow=inputs.nrow, reference=self.reference,
+                            score_fn=(lambda points: shown_scores(gan, points.to(session.device))) if heat_map else None,
+                            score_label="D(x)")
+        self.board.image("samples", picture, step)
 
     def summaries(self) -> None:
         """Redraw the loss curve and the loss table from metrics.jsonl."""
@@ -205,7 +265,7 @@ class Tracker:
         self.board.close()
 
 
-def train_until_done(session: Session, tracker: Tracker, z_grid: torch.Tensor, stop: StopRequest) -> None:
+def train_until_done(session: Session, tracker: Tracker, inputs: SampleInputs, stop: StopRequest) -> None:
     """The loop: iterate, and at their steps log, draw grids and checkpoint; stop when asked."""
     cfg, gan, device, batches = session.cfg, session.gan, session.device, session.batches
     at_grid = grid_steps(cfg)
@@ -223,7 +283,7 @@ def train_until_done(session: Session, tracker: Tracker, z_grid: torch.Tensor, s
             totals.zero_()
             iterations = 0
         if step in at_grid:
-            tracker.grid(step, z_grid)
+            tracker.picture(step, inputs)
         if step % cfg.train.checkpoint_every == 0 or last:
             save_checkpoint(session.run_dir, gan, step, device)
             tracker.summaries()
@@ -236,15 +296,15 @@ def fit(session: Session, show_progress: Optional[bool] = None) -> Path:
 
     Ctrl-C ends the current iteration, writes a checkpoint and raises TrainingStopped.
     """
-    z_grid = fixed_noise(session.cfg).to(session.device)
+    inputs = fixed_inputs(session.cfg, session.gan.num_classes).to(session.device)
     tracker = Tracker(session, show_progress)
     try:
         if session.step == 0:
-            tracker.log(0, initial_statistics(session, z_grid), 0)
+            tracker.log(0, initial_statistics(session), 0)
             if 0 in grid_steps(session.cfg):
-                tracker.grid(0, z_grid)
+                tracker.picture(0, inputs)
         with StopRequest() as stop:
-            train_until_done(session, tracker, z_grid, stop)
+            train_until_done(session, tracker, inputs, stop)
         export_generator(session.run_dir, session.gan.generator, session.step)
     finally:
         tracker.close()

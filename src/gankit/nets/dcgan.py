@@ -3,8 +3,9 @@
 G: z → FC to s0×s0×C0 → BN → ReLU → [ConvTranspose(4,2,1) → BN → ReLU]* → ConvTranspose → tanh,
 halving the channels at each doubling; the FC layer on z is the classic first 4×4 transposed
 convolution written as a matrix product.  D mirrors it: Conv(4,2,1) → LeakyReLU(0.2), then
-[Conv(4,2,1) → BN → LeakyReLU]* down to s0×s0, and a last Conv(s0) to one logit, so a 64×64 D
-has five convolutions.  Weights start from N(0, 0.02) as in the paper.
+[Conv(4,2,1) → BN → LeakyReLU]* down to s0×s0; its head (a linear map of the s0×s0 features,
+i.e. the classic last s0×s0 convolution) gives the logit, so a 64×64 D has five "convolutions".
+Weights start from N(0, 0.02) as in the paper.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from torch import nn
 
 from gankit.config import ModelConfig
 from gankit.errors import UserError
+from gankit.spec import SampleSpec
 
 
 def base_size(image_size: int) -> tuple[int, int]:
@@ -30,24 +32,24 @@ def base_size(image_size: int) -> tuple[int, int]:
 
 def init_weights(module: nn.Module) -> None:
     """DCGAN initialisation: conv/linear weights N(0, 0.02), BN weights N(1, 0.02), biases 0."""
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+    if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.Linear)):
         nn.init.normal_(module.weight, 0.0, 0.02)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm2d):
+    elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
 
 
-class Generator(nn.Module):
-    """z (N, z_dim) → image (N, C, H, W) in [-1, 1]."""
+class GeneratorCore(nn.Module):
+    """input (N, in_dim) → image (N, C, H, W) in [-1, 1]."""
 
-    def __init__(self, z_dim: int, channels: int, image_size: int, width: int = 64):
+    def __init__(self, in_dim: int, channels: int, image_size: int, width: int = 64):
         super().__init__()
         s0, n = base_size(image_size)
         c0 = width * 2 ** (n - 1)
         self.start = (c0, s0)
-        self.project = nn.Sequential(nn.Linear(z_dim, c0 * s0 * s0, bias=False))
+        self.project = nn.Sequential(nn.Linear(in_dim, c0 * s0 * s0, bias=False))
         self.project_norm = nn.Sequential(nn.BatchNorm2d(c0), nn.ReLU(True))
         layers: list[nn.Module] = []
         c = c0
@@ -56,36 +58,29 @@ class Generator(nn.Module):
             c //= 2
         layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1), nn.Tanh()]
         self.upsample = nn.Sequential(*layers)
-        self.apply(init_weights)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """Generate images from latent codes."""
+        """Generate images from input vectors."""
         c0, s0 = self.start
         x = self.project(z).view(z.shape[0], c0, s0, s0)
         return self.upsample(self.project_norm(x))
 
 
-class Discriminator(nn.Module):
-    """image (N, C, H, W) → logit (N,)."""
-
-    def __init__(self, channels: int, image_size: int, width: int = 64):
-        super().__init__()
-        s0, n = base_size(image_size)
-        layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
-        c = width
-        for _ in range(n - 1):
-            layers += [nn.Conv2d(c, c * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c * 2), nn.LeakyReLU(0.2, True)]
-            c *= 2
-        layers += [nn.Conv2d(c, 1, s0, 1, 0)]
-        self.net = nn.Sequential(*layers)
-        self.apply(init_weights)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """One logit per image."""
-        return self.net(x).flatten()
+def generator(in_dim: int, spec: SampleSpec, cfg: ModelConfig) -> nn.Module:
+    """G's core for ``spec``'s images."""
+    channels, size, _ = spec.shape
+    return GeneratorCore(in_dim, channels, size, cfg.g_width)
 
 
-def build(cfg: ModelConfig, channels: int, image_size: int) -> tuple[nn.Module, nn.Module]:
-    """The DCGAN pair for ``channels``×``image_size``² images."""
-    return (Generator(cfg.z_dim, channels, image_size, cfg.g_width),
-            Discriminator(channels, image_size, cfg.d_width))
+def discriminator_body(in_shape: tuple[int, ...], cfg: ModelConfig) -> tuple[nn.Module, int]:
+    """D's convolutions down to s0×s0, flattened: (body, number of features)."""
+    in_channels, size, _ = in_shape
+    s0, n = base_size(size)
+    width = cfg.d_width
+    layers: list[nn.Module] = [nn.Conv2d(in_channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+    c = width
+    for _ in range(n - 1):
+        layers += [nn.Conv2d(c, c * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c * 2), nn.LeakyReLU(0.2, True)]
+        c *= 2
+    layers.append(nn.Flatten())
+    return nn.Sequential(*layers), c * s0 * s0

@@ -1,16 +1,19 @@
-"""Fully connected G and D, as in Goodfellow et al. (2014).
+"""Fully connected G and D, for images, sequences or points.
 
-The paper's MNIST networks: G has two hidden layers of 1200 ReLU units; D has two hidden layers
-of 240 maxout units with 5 pieces each and dropout.  Here G ends in tanh (images live in
-[-1, 1]) and D ends in one logit (the sigmoid lives inside the loss).
+Goodfellow et al. (2014) on MNIST: G has two hidden layers of 1200 ReLU units; D has two
+hidden layers of 240 maxout units with 5 pieces each and dropout.  G ends in tanh for data in
+[-1, 1] (images, sequences) and is linear for points; D's head gives the logit.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
 
 from gankit.config import ModelConfig
+from gankit.spec import SampleSpec
 
 
 class Maxout(nn.Module):
@@ -26,53 +29,44 @@ class Maxout(nn.Module):
         return self.linear(x).unflatten(-1, (-1, self.pieces)).amax(-1)
 
 
-class Generator(nn.Module):
-    """z → ``depth`` ReLU layers of ``width`` units → tanh image."""
+class GeneratorCore(nn.Module):
+    """input → ``depth`` ReLU layers of ``width`` units → a sample of ``shape``."""
 
-    def __init__(self, z_dim: int, channels: int, image_size: int, width: int, depth: int):
+    def __init__(self, in_dim: int, shape: tuple[int, ...], width: int, depth: int, bounded: bool):
         super().__init__()
-        self.shape = (channels, image_size, image_size)
+        self.shape = shape
         layers: list[nn.Module] = []
-        size = z_dim
+        size = in_dim
         for _ in range(depth):
             layers += [nn.Linear(size, width), nn.ReLU(True)]
             size = width
-        layers += [nn.Linear(size, channels * image_size * image_size), nn.Tanh()]
+        layers.append(nn.Linear(size, math.prod(shape)))
+        if bounded:
+            layers.append(nn.Tanh())
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """Generate images from latent codes."""
+        """Generate samples from input vectors."""
         return self.net(z).view(z.shape[0], *self.shape)
 
 
-class Discriminator(nn.Module):
-    """image → ``depth`` maxout (or LeakyReLU) layers of ``width`` units → logit."""
-
-    def __init__(self, channels: int, image_size: int, width: int, depth: int,
-                 maxout_pieces: int = 0, dropout: float = 0.0):
-        super().__init__()
-        layers: list[nn.Module] = [nn.Flatten()]
-        size = channels * image_size * image_size
-        for _ in range(depth):
-            if dropout:
-                layers.append(nn.Dropout(dropout))
-            if maxout_pieces:
-                layers.append(Maxout(size, width, maxout_pieces))
-            else:
-                layers += [nn.Linear(size, width), nn.LeakyReLU(0.2, True)]
-            size = width
-        if dropout:
-            layers.append(nn.Dropout(dropout))
-        layers.append(nn.Linear(size, 1))
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """One logit per image."""
-        return self.net(x).flatten()
+def generator(in_dim: int, spec: SampleSpec, cfg: ModelConfig) -> nn.Module:
+    """G's core: tanh output for bounded data, linear for points."""
+    return GeneratorCore(in_dim, spec.shape, cfg.g_width, cfg.g_depth, spec.bounded)
 
 
-def build(cfg: ModelConfig, channels: int, image_size: int) -> tuple[nn.Module, nn.Module]:
-    """The MLP pair for ``channels``×``image_size``² images."""
-    return (Generator(cfg.z_dim, channels, image_size, cfg.g_width, cfg.g_depth),
-            Discriminator(channels, image_size, cfg.d_width, cfg.d_depth,
-                          cfg.maxout_pieces, cfg.d_dropout))
+def discriminator_body(in_shape: tuple[int, ...], cfg: ModelConfig) -> tuple[nn.Module, int]:
+    """Flatten → ``d_depth`` maxout (or LeakyReLU) layers of ``d_width`` units [→ dropout]."""
+    layers: list[nn.Module] = [nn.Flatten()]
+    size = math.prod(in_shape)
+    for _ in range(cfg.d_depth):
+        if cfg.d_dropout:
+            layers.append(nn.Dropout(cfg.d_dropout))
+        if cfg.maxout_pieces:
+            layers.append(Maxout(size, cfg.d_width, cfg.maxout_pieces))
+        else:
+            layers += [nn.Linear(size, cfg.d_width), nn.LeakyReLU(0.2, True)]
+        size = cfg.d_width
+    if cfg.d_dropout:
+        layers.append(nn.Dropout(cfg.d_dropout))
+    return nn.Sequential(*layers), size

@@ -12,8 +12,9 @@ from gankit.fsutil import atomic_write
 from ._util import as_float
 
 LOSS_CURVES = (("d_real", "D loss on real"), ("d_fake", "D loss on fake"),
-               ("d_loss", "D total"), ("g_loss", "G loss"))
-OUTPUT_CURVES = (("d_x", "mean D(x)"), ("d_g_z", "mean D(G(z))"))
+               ("d_loss", "D total"), ("g_loss", "G loss"), ("d_penalty", "D penalty"))
+OUTPUT_CURVES = (("d_x", "mean D(x)"), ("d_g_z", "mean D(G(z))"), ("wasserstein", "Wasserstein estimate"))
+SHOWN_WHEN_NONZERO = {"d_penalty"}  # a curve that is 0 unless a regulariser is on
 TABLE_COLUMNS = (("step", "step"), ("d_real", "D real"), ("d_fake", "D fake"), ("d_loss", "D total"),
                  ("g_loss", "G"), ("d_x", "D(x)"), ("d_g_z", "D(G(z))"))
 
@@ -34,6 +35,8 @@ def _panel(ax, records, curves, title, ylabel) -> list[float]:
     plotted: list[float] = []
     for key, label in curves:
         steps, values = _series(records, key)
+        if key in SHOWN_WHEN_NONZERO and not any(values):
+            continue
         if steps:
             ax.plot(steps, values, label=label, linewidth=1.2, marker="." if len(steps) < 30 else None)
             plotted.extend(values)

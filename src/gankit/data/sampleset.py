@@ -1,4 +1,4 @@
-"""ImageSet, the in-memory result of every data source, and the helpers sources share."""
+"""SampleSet, the in-memory result of every data source, and helpers the image sources share."""
 
 from __future__ import annotations
 
@@ -14,29 +14,33 @@ _RESIZE_CHUNK = 2048  # images resized at once, bounds the float scratch memory
 
 
 @dataclass
-class ImageSet:
-    """A whole data set in memory.
+class SampleSet:
+    """A whole data set in memory, of one of three kinds.
 
-    ``images`` is uint8 (N, C, H, W); ``labels`` int64 (N,) or None; ``description`` says in
-    words what was loaded and from where.
+    ``samples`` is either uint8 images (N, C, H, W) with pixels 0..255, or float32 samples
+    already in the model's units: sequences (N, C, L) in [-1, 1], or points (N, D).
+    ``labels`` is int64 (N,) or None; ``description`` says in words what was loaded and from where.
     """
 
-    images: torch.Tensor
+    samples: torch.Tensor
     labels: Optional[torch.Tensor]
     num_classes: Optional[int]
     description: str
+    value_range: Optional[tuple[float, float]] = None  # sequence files: the raw (min, max) mapped to [-1, 1]
 
     def __post_init__(self) -> None:
-        if self.images.dtype != torch.uint8 or self.images.dim() != 4:
-            raise ValueError(f"ImageSet.images must be uint8 (N, C, H, W), got "
-                             f"{self.images.dtype} {tuple(self.images.shape)}")
+        images = self.samples.dtype == torch.uint8 and self.samples.dim() == 4
+        floats = self.samples.dtype == torch.float32 and self.samples.dim() in (2, 3)
+        if not (images or floats):
+            raise ValueError(f"SampleSet.samples must be uint8 (N, C, H, W) or float32 (N, C, L) / (N, D), "
+                             f"got {self.samples.dtype} {tuple(self.samples.shape)}")
         if self.labels is not None and (self.labels.dtype != torch.int64
-                                        or self.labels.shape != self.images.shape[:1]):
-            raise ValueError("ImageSet.labels must be int64 (N,) matching the images")
+                                        or self.labels.shape != self.samples.shape[:1]):
+            raise ValueError("SampleSet.labels must be int64 (N,) matching the samples")
 
     def __len__(self) -> int:
-        """Number of images."""
-        return self.images.shape[0]
+        """Number of samples."""
+        return self.samples.shape[0]
 
 
 def cache_dir() -> Path:

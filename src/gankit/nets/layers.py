@@ -1,0 +1,53 @@
+"""Layers every network family shares: label inputs, minibatch standard deviation, packing."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def one_hot(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Labels (N,) as float one-hot rows (N, num_classes)."""
+    return F.one_hot(labels, num_classes).to(torch.float32)
+
+
+def label_channels(labels: torch.Tensor, num_classes: int, like: torch.Tensor) -> torch.Tensor:
+    """One-hot labels broadcast to extra channels of ``like`` (N, C, *rest) -> (N, K, *rest);
+    for points (N, D) they become K extra coordinates."""
+    code = one_hot(labels, num_classes).to(like.dtype)
+    rest = like.shape[2:]
+    return code.view(*code.shape, *([1] * len(rest))).expand(-1, -1, *rest)
+
+
+def pack_samples(x: torch.Tensor, pack: int) -> torch.Tensor:
+    """PacGAN: stack each run of ``pack`` consecutive samples along the channel axis,
+    (N, C, *rest) -> (N / pack, pack * C, *rest)."""
+    if pack == 1:
+        return x
+    n = x.shape[0]
+    if n % pack:
+        raise ValueError(f"a batch of {n} samples cannot be packed in groups of {pack}")
+    return x.reshape(n // pack, pack * x.shape[1], *x.shape[2:])
+
+
+class MinibatchStd(nn.Module):
+    """Progressive GAN's minibatch standard deviation, on D's feature vectors.
+
+    Samples are split into groups of ``group_size`` (the whole batch when it does not divide);
+    the standard deviation of every feature over a group, averaged over the features, is
+    appended to each member's features: (N, F) -> (N, F + 1). A collapsed G, whose samples
+    all look alike, shows a telltale small value that D can learn to reject.
+    """
+
+    def __init__(self, group_size: int = 4):
+        super().__init__()
+        self.group_size = group_size
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """Append the group's mean feature standard deviation."""
+        n, width = features.shape
+        group = self.group_size if n % self.group_size == 0 else n
+        grouped = features.view(group, n // group, width)  # sample i is in group i % (n // group)
+        std = (grouped.var(0, unbiased=False) + 1e-8).sqrt().mean(1)  # (n // group,)
+        return torch.cat([features, std.repeat(group).view(n, 1)], 1)
