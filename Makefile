@@ -12,7 +12,7 @@ train: $(VENV)/.installed
 
 # Run the test suite (offline; real data from ../shared/data or $$GANKIT_DATA_DIR).
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -40,12 +40,18 @@ def train(args: tuple[str, ...], name: Optional[str], runs_dir: Path, resume: Op
     positional = [a for a in args if "=" not in a]
     if len(positional) > 1 or (resume and positional):
         raise UserError(f"unexpected argument '{positional[-1]}': give one preset, then key=value overrides")
+    def make_evaluator(cfg):
+        from gankit.metrics.evaluate import Evaluator
+
+        return Evaluator(cfg, progress=_say)
+
     if resume is not None:
         if name is not None:
             raise UserError("--name cannot be combined with --resume")
-        session = resume_run(resume, overrides)
+        session = resume_run(resume, overrides, make_evaluator)
     else:
-        session = new_run(positional[0] if positional else None, overrides, name=name, runs_root=runs_dir)
+        session = new_run(positional[0] if positional else None, overrides, name=name, runs_root=runs_dir,
+                          make_evaluator=make_evaluator)
     click.echo(f"run directory: {session.run_dir}", err=True)
     try:
         fit(session, show_progress=progress)
@@ -75,6 +81,24 @@ def sample(run: Path, count: int, prior: Optional[str], label: Optional[int], se
     click.echo(str(out))
 
 
+@cli.command(name="eval")
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--samples", type=click.IntRange(min=2), help="Generated samples (default: each metric's protocol).")
+@click.option("--inception", is_flag=True, help="Also FID, KID, IS and precision/recall (torch-fidelity).")
+@click.option("--inception-weights", type=click.Path(dir_okay=False), help="Local Inception-v3 weights file (offline).")
+def evaluate(run: Path, samples: Optional[int], inception: bool, inception_weights: Optional[str]) -> None:
+    """Measure a run's generator: gankit eval RUN [--samples N] [--inception --inception-weights FILE]
+
+    Prints a table (each number with how it was measured) and writes RUN/eval/step_NNNNNN.json.
+    """
+    from gankit.metrics.evaluate import evaluate_run, format_table
+
+    path, measurements = evaluate_run(run, samples=samples, inception=inception, inception_weights=inception_weights,
+                                      progress=_say)
+    click.echo(format_table(measurements))
+    click.echo(f"written: {path}", err=True)
+
+
 @cli.command()
 def presets() -> None:
     """List the presets that ship with gankit."""
@@ -82,6 +106,10 @@ def presets() -> None:
 
     for preset in preset_names():
         click.echo(preset)
+
+
+def _say(text: str) -> None:
+    click.echo(f"gankit: {text}", err=True)
 
 
 def main(argv: Optional[list[str]] = None) -> None:

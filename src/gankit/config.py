@@ -31,12 +31,12 @@ class Section(BaseModel):
 class DataConfig(Section):
     """Where the training samples come from and how they are shaped.
 
-    Images: digits, mnist, fashion-mnist, cifar10, folder (``image_size``, ``channels``).
+    Images: digits, mnist, fashion-mnist, cifar10, folder, stacked-mnist (``image_size``, ``channels``).
     Sequences: sines (synthetic) and sequences (a .npy or .csv file; ``length``, ``channels``).
     Points: ring8 and grid25, the 2-D Gaussian mixtures.
     """
 
-    source: Literal["digits", "mnist", "fashion-mnist", "cifar10", "folder",
+    source: Literal["digits", "mnist", "fashion-mnist", "cifar10", "folder", "stacked-mnist",
                     "sines", "sequences", "ring8", "grid25"] = "digits"
     root: Optional[str] = None  # dataset folder (torchvision sets: torchvision's layout); sequences: the file
     download: bool = True  # torchvision sets: download into `root` when missing
@@ -44,7 +44,7 @@ class DataConfig(Section):
     image_size: int = Field(16, ge=4, le=1024)
     channels: int = Field(1, ge=1)  # images: 1 or 3; sequences: values per time step
     length: Optional[int] = Field(None, ge=8)  # sequences: time steps (sines default 64; files: read from the file)
-    count: int = Field(10000, ge=1)  # synthetic sources (sines, ring8, grid25): samples drawn
+    count: int = Field(10000, ge=1)  # synthetic sources (sines, ring8, grid25, stacked-mnist): samples drawn
     value_range: Optional[tuple[float, float]] = None  # sequence files: the data's (min, max), mapped to [-1, 1]
     limit: Optional[int] = Field(None, ge=1)  # keep only the first N samples
 
@@ -93,6 +93,7 @@ class OptimConfig(Section):
 
     g: OptimizerConfig = OptimizerConfig()
     d: OptimizerConfig = OptimizerConfig()
+    schedule: Literal["constant", "linear"] = "constant"  # linear: both lrs fall to 0 at train.steps
 
 
 class TrainConfig(Section):
@@ -146,6 +147,15 @@ class RegularizeConfig(Section):
         return value
 
 
+class EvalConfig(Section):
+    """Evaluation during training (``gankit eval RUN`` uses the same settings by default)."""
+
+    every: Optional[int] = Field(None, ge=1)  # evaluate every N steps and at the end (None: never)
+    samples: Optional[int] = Field(None, ge=2)  # generated samples (None: each metric's protocol)
+    inception: bool = False  # also FID, KID, IS, precision/recall (torch-fidelity)
+    inception_weights: Optional[str] = None  # local Inception-v3 weights file, for offline use
+
+
 class RunConfig(Section):
     """Everything that defines a run; saved as ``config.yaml`` in its run directory."""
 
@@ -156,6 +166,7 @@ class RunConfig(Section):
     optim: OptimConfig = OptimConfig()
     train: TrainConfig = TrainConfig()
     regularize: RegularizeConfig = RegularizeConfig()
+    eval: EvalConfig = EvalConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> "RunConfig":

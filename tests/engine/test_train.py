@@ -22,7 +22,7 @@ def preset_data_overrides(preset, request):
     if preset in ("digits", "conv1d-sines", "wgan-sines", "ring8", "grid25"):
         return []  # embedded or synthetic data
     shared_data = request.getfixturevalue("shared_data")
-    if preset in ("dcgan-mnist", "goodfellow-mnist", "wgan-mnist", "cgan-mnist"):
+    if preset in ("dcgan-mnist", "goodfellow-mnist", "wgan-mnist", "cgan-mnist", "stacked-mnist"):
         return [f"data.root={shared_data}", "data.limit=512"]
     if preset in ("dcgan-faces", "wgan-faces"):
         return [f"data.root={shared_data / 'orl_faces'}", "data.channels=1"]

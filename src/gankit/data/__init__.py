@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from gankit.config import DataConfig
-from gankit.data import digits, image_folder, sequences, torchvision_sets, toys
+from gankit.data import digits, image_folder, sequences, stacked_mnist, torchvision_sets, toys
 from gankit.data.batches import Batches, to_model_units, to_unit_range
 from gankit.data.sampleset import SampleSet
 from gankit.errors import UserError
@@ -33,6 +33,7 @@ SOURCES: dict[str, Source] = {
     "fashion-mnist": Source(torchvision_sets.load_fashion_mnist, "images", 10),
     "cifar10": Source(torchvision_sets.load_cifar10, "images", 10),
     "folder": Source(image_folder.load, "images", None),
+    "stacked-mnist": Source(stacked_mnist.load, "images", stacked_mnist.MODES),
     "sines": Source(sequences.sines, "sequences", None),
     "sequences": Source(sequences.load_file, "sequences", None),
     "ring8": Source(toys.load, "points", 8),

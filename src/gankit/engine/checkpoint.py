@@ -109,3 +109,17 @@ def import_generator(path: Path) -> dict[str, torch.Tensor]:
         return load_file(str(path))
     except Exception as err:
         raise UserError(f"generator weights {path} are corrupt ({type(err).__name__})") from None
+
+
+def generator_step(run_dir: Path) -> int:
+    """The training step of a run's exported generator (or of its last checkpoint)."""
+    from safetensors import safe_open
+
+    path = Path(run_dir) / GENERATOR_FILE
+    if path.is_file():
+        try:
+            with safe_open(str(path), "pt") as handle:
+                return int((handle.metadata() or {}).get("step", 0))
+        except Exception:
+            raise UserError(f"generator weights {path} are corrupt") from None
+    return int(read_checkpoint(Path(run_dir) / LAST)["step"])

@@ -18,3 +18,18 @@ def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: OptimizerConfig) 
         return torch.optim.RMSprop(params, lr=cfg.lr, alpha=cfg.alpha, eps=cfg.eps,
                                    momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+
+def decayed_lr(base_lr: float, schedule: str, step: int, total_steps: int) -> float:
+    """The learning rate of iteration ``step`` (1-based) under ``schedule``: ``constant``, or
+    ``linear`` from ``base_lr`` down to zero at ``total_steps``. A pure function of the step,
+    so a resumed run follows the same schedule."""
+    if schedule == "linear":
+        return base_lr * (1.0 - (step - 1) / total_steps)
+    return base_lr
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """Set every parameter group's learning rate."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr

@@ -10,7 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional, Sequence
 
 import torch
 import yaml
@@ -21,7 +21,7 @@ from gankit.data import load_samples, resolved_settings, sample_spec
 from gankit.data.batches import Batches
 from gankit.engine.checkpoint import LAST, export_generator, read_checkpoint, restore, save_checkpoint
 from gankit.engine.device import resolve_device
-from gankit.engine.optim import build_optimizer
+from gankit.engine.optim import build_optimizer, decayed_lr, set_lr
 from gankit.engine.stop import StopRequest, TrainingStopped
 from gankit.engine.step import STAT_NAMES, Gan, train_iteration
 from gankit.errors import UserError
@@ -32,6 +32,11 @@ from gankit.priors import parse_prior
 from gankit.regularize import build_regularizers
 from gankit.spec import SampleSpec
 from gankit.track import MetricsLog, TensorBoardLog, plot_losses, read_metrics, save_view, write_loss_table
+
+# Evaluation during training: called with (G, device) at every eval.every steps and at the end;
+# returns measurements with .name, .value and .protocol (gankit.metrics.evaluate.Evaluator).
+Evaluator = Callable[[torch.nn.Module, torch.device], Sequence]
+EvaluatorFactory = Callable[[RunConfig], Evaluator]  # raises UserError when no metric applies
 
 FIXED_NOISE_SEED_OFFSET = 1  # the fixed grid noise comes from seed + this, apart from training noise
 
@@ -47,6 +52,7 @@ class Session:
     batches: Batches
     gan: Gan
     step: int = 0
+    evaluator: Optional["Evaluator"] = None  # measures G every eval.every steps
 
 
 def build_gan(cfg: RunConfig, device: torch.device, spec: SampleSpec) -> Gan:
@@ -97,18 +103,24 @@ def write_config(run_dir: Path, cfg: RunConfig) -> None:
     atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
 
 
+def _evaluator(cfg: RunConfig, make_evaluator: Optional[EvaluatorFactory]) -> Optional[Evaluator]:
+    return make_evaluator(cfg) if make_evaluator is not None and cfg.eval.every else None
+
+
 def new_run(preset: Optional[str], overrides: list[str], *, name: Optional[str] = None,
-            runs_root: Path = Path("runs")) -> Session:
-    """Validate a preset with overrides, load its data, then create its run directory."""
+            runs_root: Path = Path("runs"), make_evaluator: Optional[EvaluatorFactory] = None) -> Session:
+    """Validate a preset with overrides, load its data, set up evaluation (``make_evaluator``,
+    when ``eval.every`` is set), then create its run directory."""
     cfg = build_config(preset, overrides)
     device, spec, batches, gan = _prepare(cfg)
+    evaluator = _evaluator(cfg, make_evaluator)
     run_dir = create_run_dir(Path(runs_root), name or cfg.name)
     cfg.name = run_dir.name
     write_config(run_dir, cfg)
-    return Session(cfg, run_dir, device, spec, batches, gan)
+    return Session(cfg, run_dir, device, spec, batches, gan, evaluator=evaluator)
 
 
-def resume_run(run_dir: Path, overrides: list[str]) -> Session:
+def resume_run(run_dir: Path, overrides: list[str], make_evaluator: Optional[EvaluatorFactory] = None) -> Session:
     """Reload a run from its last checkpoint, with optional overrides (e.g. more steps)."""
     run_dir = Path(run_dir)
     cfg = load_run_config(run_dir, overrides)
@@ -117,9 +129,10 @@ def resume_run(run_dir: Path, overrides: list[str]) -> Session:
     step = restore(gan, payload, device, run_dir / LAST)
     if cfg.train.steps <= step:
         raise UserError(f"{run_dir} is already at step {step}; set train.steps to more than that to continue")
+    evaluator = _evaluator(cfg, make_evaluator)
     write_config(run_dir, cfg)
     MetricsLog(run_dir).truncate_after(step)
-    return Session(cfg, run_dir, device, spec, batches, gan, step)
+    return Session(cfg, run_dir, device, spec, batches, gan, step, evaluator)
 
 
 def grid_steps(cfg: RunConfig) -> set[int]:
@@ -212,8 +225,9 @@ class Tracker:
         self.interval_start = time.perf_counter()
         self.reference = session.batches.get(0)[0][:session.cfg.train.sample_count].cpu()  # real samples shown beside G's
 
-    def log(self, step: int, totals: torch.Tensor, iterations: int) -> dict:
-        """Average ``iterations`` accumulated statistics (one host transfer) and record them.
+    def log(self, step: int, totals: torch.Tensor, iterations: int, measurements: Sequence = ()) -> dict:
+        """Average ``iterations`` accumulated statistics (one host transfer) and record them,
+        with any evaluation ``measurements`` (as ``eval_<name>``, protocols in ``eval_protocol``).
 
         ``iterations=0`` records ``totals`` as they are (the untrained networks at step 0).
         """
@@ -222,6 +236,9 @@ class Tracker:
         record = {"step": step, **{k: round(v, 6) for k, v in zip(STAT_NAMES, values)}}
         seconds = now - self.interval_start
         record.update(self.session.gan.objective.derived(record))
+        if measurements:
+            record.update({f"eval_{m.name}": round(float(m.value), 6) for m in measurements})
+            record["eval_protocol"] = {m.name: m.protocol for m in measurements}
         record["img_per_s"] = round(iterations * self.session.cfg.train.batch_size / seconds, 1) if iterations else 0.0
         self.interval_start = now
         self.metrics.append(record)
@@ -272,14 +289,19 @@ def train_until_done(session: Session, tracker: Tracker, inputs: SampleInputs, s
     totals = torch.zeros(len(STAT_NAMES), device=device)
     iterations = 0
     for step in range(session.step + 1, cfg.train.steps + 1):
+        if cfg.optim.schedule != "constant":
+            set_lr(gan.g_optimizer, decayed_lr(cfg.optim.g.lr, cfg.optim.schedule, step, cfg.train.steps))
+            set_lr(gan.d_optimizer, decayed_lr(cfg.optim.d.lr, cfg.optim.schedule, step, cfg.train.steps))
         totals += train_iteration(gan, batches.get, step - 1, cfg.train.d_steps)
         iterations += 1
         session.step = step
         tracker.bar.update(1)
         stopping = stop.requested  # read once: a signal may arrive at any point below
         last = step == cfg.train.steps or stopping
-        if step % cfg.train.log_every == 0 or step in at_grid or last:
-            tracker.log(step, totals, iterations)
+        evaluating = session.evaluator is not None and (step % cfg.eval.every == 0 or last)
+        if step % cfg.train.log_every == 0 or step in at_grid or last or evaluating:
+            measurements = session.evaluator(gan.generator, device) if evaluating else ()
+            tracker.log(step, totals, iterations, measurements)
             totals.zero_()
             iterations = 0
         if step in at_grid:
@@ -294,7 +316,9 @@ def train_until_done(session: Session, tracker: Tracker, inputs: SampleInputs, s
 def fit(session: Session, show_progress: Optional[bool] = None) -> Path:
     """Train from ``session.step`` to ``train.steps``, writing the run directory as it goes.
 
-    Ctrl-C ends the current iteration, writes a checkpoint and raises TrainingStopped.
+    With an evaluator, G is measured every ``eval.every`` steps and at the end, into
+    metrics.jsonl and TensorBoard. Ctrl-C ends the current iteration, writes a
+    checkpoint and raises TrainingStopped.
     """
     inputs = fixed_inputs(session.cfg, session.gan.num_classes).to(session.device)
     tracker = Tracker(session, show_progress)

@@ -1,0 +1,36 @@
+"""What a domain classifier says about generated images: the class histogram and its KL to
+uniform, the accuracy of conditional samples, and the modes of Stacked MNIST."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+def class_histogram(predicted: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Counts (K,) of each predicted class."""
+    return torch.bincount(predicted.flatten().cpu(), minlength=num_classes)
+
+
+def kl_to_uniform(counts: torch.Tensor) -> float:
+    """KL(p || uniform) of the histogram ``counts``: 0 when every class is equally common,
+    log K when one class takes everything."""
+    p = counts.to(torch.float64) / counts.sum()
+    nonzero = p > 0
+    return float((p[nonzero] * (p[nonzero] * len(counts)).log()).sum())
+
+
+def label_accuracy(predicted: torch.Tensor, requested: torch.Tensor) -> float:
+    """Share of samples classified as the class they were generated for."""
+    return float((predicted.cpu() == requested.cpu()).to(torch.float64).mean())
+
+
+def stacked_modes(channel_predictions: torch.Tensor) -> torch.Tensor:
+    """Mode ids 0..999 of stacked digits from per-channel predictions (N, 3)."""
+    return channel_predictions[:, 0] * 100 + channel_predictions[:, 1] * 10 + channel_predictions[:, 2]
+
+
+def max_kl(num_classes: int) -> float:
+    """The KL of a histogram with a single class: log K."""
+    return math.log(num_classes)

@@ -1,0 +1,22 @@
+"""Class histograms, their KL to uniform, conditional accuracy and Stacked MNIST mode ids."""
+
+import math
+
+import pytest
+import torch
+
+from gankit.metrics.classes import class_histogram, kl_to_uniform, label_accuracy, stacked_modes
+
+
+def test_kl_to_uniform_known_answers():
+    assert kl_to_uniform(torch.tensor([5, 5, 5, 5])) == pytest.approx(0.0)
+    assert kl_to_uniform(torch.tensor([0, 7, 0, 0])) == pytest.approx(math.log(4))
+    # p = (1/2, 1/2, 0, 0): sum p log(4p) = log 2
+    assert kl_to_uniform(torch.tensor([3, 3, 0, 0])) == pytest.approx(math.log(2))
+
+
+def test_histogram_accuracy_and_stacked_ids():
+    predicted = torch.tensor([1, 1, 2, 9])
+    assert class_histogram(predicted, 10).tolist() == [0, 2, 1, 0, 0, 0, 0, 0, 0, 1]
+    assert label_accuracy(predicted, torch.tensor([1, 0, 2, 9])) == pytest.approx(0.75)
+    assert stacked_modes(torch.tensor([[1, 2, 3], [0, 0, 7]])).tolist() == [123, 7]

@@ -1,0 +1,131 @@
+"""Evaluation: known answers through the evaluator, `gankit eval`, and evaluation during training.
+
+Tests that train a domain classifier share one xdist worker (group "classifier"), so each
+classifier is trained once per test session and then read from the session's cache.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from gankit.config import build_config
+from gankit.data import load_samples, to_model_units
+from gankit.data.toys import grid25, ring8
+from gankit.metrics.classifier import domain_classifier
+from gankit.metrics.evaluate import Evaluator
+from gankit.metrics.frechet import frechet_between
+
+TINY = ["train.steps=2", "train.log_every=1", "train.sample_steps=[0]", "train.batch_size=16"]
+
+
+class FixedSamples(nn.Module):
+    """A stand-in generator that returns given samples, in order, whatever the noise."""
+
+    def __init__(self, samples: torch.Tensor, num_classes: int = 0):
+        super().__init__()
+        self.samples, self.num_classes, self.used = samples, num_classes, 0
+
+    def forward(self, z, labels=None):
+        out = self.samples[self.used:self.used + len(z)]
+        self.used += len(z)
+        return out
+
+
+@pytest.mark.parametrize("mixture", [ring8, grid25])
+def test_true_mixture_samples_score_every_mode(mixture):
+    m = mixture()
+    points, _ = m.sample(2500, torch.Generator().manual_seed(0))
+    results = {r.name: r for r in Evaluator(build_config(m.name, []))(FixedSamples(points))}
+    assert results["modes"].value == m.num_modes
+    assert results["high_quality"].value == pytest.approx(1 - math.exp(-4.5), abs=0.01)
+    assert "2500 samples" in results["modes"].protocol and "3 std" in results["modes"].protocol
+
+
+def test_one_mode_scores_one():
+    m = ring8()
+    points = m.means[3] + m.std * torch.randn(2500, 2, generator=torch.Generator().manual_seed(2))
+    results = {r.name: r.value for r in Evaluator(build_config("ring8", []))(FixedSamples(points))}
+    assert results["modes"] == 1 and results["mode_kl"] == pytest.approx(math.log(8))
+
+
+def test_gankit_eval_prints_modes_and_writes_json(tmp_path, gankit):
+    runs = tmp_path / "runs"
+    code, _, err = gankit("train", "ring8", *TINY, "--runs-dir", str(runs), "--no-progress")
+    assert code == 0, err
+    code, out, err = gankit("eval", str(runs / "ring8"))
+    assert code == 0, err
+    assert "modes" in out and "/8" in out and "high_quality" in out
+    payload = json.loads((runs / "ring8" / "eval" / "step_000002.json").read_text())
+    assert payload["step"] == 2
+    assert {m["name"] for m in payload["measurements"]} == {"modes", "high_quality", "mode_kl"}
+    assert all("VEEGAN/PacGAN protocol" in m["protocol"] for m in payload["measurements"])
+
+
+def test_evaluation_during_training_lands_in_metrics(tmp_path, gankit):
+    runs = tmp_path / "runs"
+    code, _, err = gankit("train", "ring8", "train.steps=4", "train.log_every=3", "eval.every=2",
+                          "eval.samples=500", "--runs-dir", str(runs), "--no-progress")
+    assert code == 0, err
+    records = [json.loads(line) for line in (runs / "ring8" / "metrics.jsonl").read_text().splitlines()]
+    evaluated = {r["step"]: r for r in records if "eval_modes" in r}
+    assert sorted(evaluated) == [2, 4]
+    assert "500 samples" in evaluated[4]["eval_protocol"]["modes"]
+    assert 0 <= evaluated[4]["eval_high_quality"] <= 1
+
+
+def test_eval_mistakes(tmp_path, gankit):
+    runs = tmp_path / "runs"
+    gankit("train", "conv1d-sines", *TINY, "--runs-dir", str(runs), "--no-progress")
+    code, _, err = gankit("eval", str(runs / "conv1d-sines"))
+    assert code == 2 and "no metric applies to data.source=sines" in err
+    code, _, err = gankit("eval", str(tmp_path / "nothing"))
+    assert code == 2 and "not a gankit run directory" in err
+    code, _, err = gankit("train", "conv1d-sines", *TINY, "eval.every=1", "--name", "never", "--runs-dir", str(runs))
+    assert code == 2 and "no metric applies" in err
+    assert not (runs / "never").exists()  # refused before the run directory was made
+
+
+@pytest.mark.xdist_group("classifier")
+def test_conditional_digits_report_class_accuracy(tmp_path, gankit):
+    runs = tmp_path / "runs"
+    code, _, err = gankit("train", "cgan-mnist", *TINY, "data.source=digits", "data.image_size=16",
+                          "--runs-dir", str(runs), "--no-progress")
+    assert code == 0, err
+    code, out, err = gankit("eval", str(runs / "cgan-mnist"), "--samples", "300")
+    assert code == 0, err
+    for name in ("domain_fd", "class_kl", "class_accuracy"):
+        assert name in out
+    assert "gankit digit classifier" in out and "300 samples" in out
+
+
+@pytest.mark.xdist_group("classifier")
+def test_mnist_classifier_accuracy_and_domain_frechet(mnist_root):
+    classifier = domain_classifier("mnist", 28, str(mnist_root))
+    assert classifier.test_accuracy >= 0.99, classifier.describe()
+    again = domain_classifier("mnist", 28, str(mnist_root))  # from the cache, not retrained
+    assert again.test_accuracy == classifier.test_accuracy
+    cfg = build_config("dcgan-mnist", [f"data.root={mnist_root}", "data.split=test", "data.limit=4000"])
+    real = to_model_units(load_samples(cfg.data).samples)
+    features = classifier.features(real)
+    assert frechet_between(features[:2000], features[:2000]) == pytest.approx(0.0, abs=1e-6)
+    noise = torch.randn(real.shape, generator=torch.Generator().manual_seed(0))
+    distances = [frechet_between(features[2000:], classifier.features((real[:2000] + level * noise[:2000]).clamp(-1, 1)))
+                 for level in (0.0, 0.3, 1.0)]
+    assert distances == sorted(distances) and distances[-1] > 5 * distances[0]
+
+
+@pytest.mark.xdist_group("classifier")
+def test_stacked_mnist_real_images_cover_the_modes(mnist_root):
+    cfg = build_config("stacked-mnist", [f"data.root={mnist_root}", "data.count=26000"])
+    real = to_model_units(load_samples(cfg.data).samples)
+    results = {r.name: r.value for r in Evaluator(cfg)(FixedSamples(real))}
+    assert results["stacked_modes"] >= 995
+    assert results["stacked_kl"] < 0.1
+    one_mode = real[:1].repeat(2000, 1, 1, 1)
+    results = {r.name: r.value for r in Evaluator(cfg, samples=2000)(FixedSamples(one_mode))}
+    assert results["stacked_modes"] == 1
