@@ -95,29 +95,34 @@ class BinaryCrossEntropy(NonSaturating):
         return DiscriminatorTerms(real, fake, (real + fake) / 2)
 
 
-class Wasserstein(Minimax):
+class CriticLoss(Minimax):
+    """Base of the losses on a raw score (no sigmoid): G minimises -mean D(G(z)) unless overridden."""
+
+    outputs_are_logits = False
+
+    def g_loss(self, fake_out: torch.Tensor) -> torch.Tensor:
+        """-mean D(G(z))."""
+        return -fake_out.mean()
+
+
+class Wasserstein(CriticLoss):
     """WGAN (Arjovsky et al. 2017): the critic maximises mean D(x) - mean D(G(z)), so it minimises
     -(mean D(x) - mean D(G(z))); G minimises -mean D(G(z)). The critic must be kept Lipschitz
     (weight clipping, a gradient penalty or spectral normalisation)."""
 
     name = "wasserstein"
-    outputs_are_logits = False
 
     def d_terms(self, real_out: torch.Tensor, fake_out: torch.Tensor) -> DiscriminatorTerms:
         """-mean D(x) and +mean D(G(z)); their sum is minus the Wasserstein estimate."""
         real, fake = -real_out.mean(), fake_out.mean()
         return DiscriminatorTerms(real, fake, real + fake)
 
-    def g_loss(self, fake_out: torch.Tensor) -> torch.Tensor:
-        """-mean D(G(z))."""
-        return -fake_out.mean()
-
     def derived(self, record: dict) -> dict:
         """The critic's estimate of the Wasserstein distance, mean D(x) - mean D(G(z))."""
         return {"wasserstein": round(-(record["d_real"] + record["d_fake"]), 6)}
 
 
-class Hinge(Wasserstein):
+class Hinge(CriticLoss):
     """Hinge loss (Lim & Ye 2017; SAGAN, BigGAN): D minimises mean max(0, 1 - D(x)) +
     mean max(0, 1 + D(G(z))); G minimises -mean D(G(z))."""
 
@@ -128,12 +133,8 @@ class Hinge(Wasserstein):
         real, fake = F.relu(1 - real_out).mean(), F.relu(1 + fake_out).mean()
         return DiscriminatorTerms(real, fake, real + fake)
 
-    def derived(self, record: dict) -> dict:
-        """Nothing beyond the loss terms."""
-        return {}
 
-
-class LeastSquares(Hinge):
+class LeastSquares(CriticLoss):
     """LSGAN (Mao et al. 2017) with targets a=0 (fake), b=1 (real), c=1: D minimises
     ½ mean (D(x) - 1)² + ½ mean D(G(z))²; G minimises ½ mean (D(G(z)) - 1)²."""
 

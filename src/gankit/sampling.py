@@ -16,6 +16,7 @@ from gankit.engine.checkpoint import GENERATOR_FILE, LAST, import_generator, loa
 from gankit.errors import UserError
 from gankit.fsutil import atomic_write
 from gankit.nets import build_networks
+from gankit.nets.layers import class_rows
 from gankit.priors import parse_prior
 from gankit.spec import SampleSpec
 from gankit.track import save_view
@@ -44,8 +45,7 @@ def sample_labels(n: int, num_classes: int, label: Optional[int], run_dir: Path)
             raise UserError(f"--label {label}: run {run_dir} is not conditional (it was trained without labels)")
         return None
     if label is None:
-        per_class = -(-n // num_classes)
-        return torch.arange(num_classes).repeat_interleave(per_class)[:n]
+        return class_rows(n, num_classes)[0][:n]
     if not 0 <= label < num_classes:
         raise UserError(f"--label {label}: run {run_dir} has classes 0 to {num_classes - 1}")
     return torch.full((n,), label, dtype=torch.long)

@@ -27,6 +27,7 @@ from gankit.engine.step import STAT_NAMES, Gan, train_iteration
 from gankit.errors import UserError
 from gankit.fsutil import atomic_write_text
 from gankit.nets import build_networks
+from gankit.nets.layers import class_rows, inference
 from gankit.objectives import build_objective
 from gankit.priors import parse_prior
 from gankit.regularize import build_regularizers
@@ -161,23 +162,17 @@ def fixed_inputs(cfg: RunConfig, num_classes: int) -> SampleInputs:
     """
     count, labels, nrow = cfg.train.sample_count, None, None
     if num_classes:
-        nrow = -(-count // num_classes)
-        labels = torch.arange(num_classes).repeat_interleave(nrow)
+        labels, nrow = class_rows(count, num_classes)
         count = len(labels)
     generator = torch.Generator().manual_seed(cfg.seed + FIXED_NOISE_SEED_OFFSET)
     return SampleInputs(parse_prior(cfg.train.prior).sample(count, cfg.model.z_dim, generator=generator),
                         labels, nrow)
 
 
-@torch.no_grad()
 def generate(generator: torch.nn.Module, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
     """G's samples for ``z`` (and ``labels``) in inference mode (BatchNorm uses its running statistics)."""
-    was_training = generator.training
-    generator.eval()
-    try:
+    with inference(generator):
         return generator(z, labels)
-    finally:
-        generator.train(was_training)
 
 
 @torch.no_grad()
@@ -189,27 +184,20 @@ def initial_statistics(session: Session) -> torch.Tensor:
     noise = torch.Generator(real.device).manual_seed(session.cfg.seed + FIXED_NOISE_SEED_OFFSET)
     z = gan.prior.sample(real.shape[0], gan.z_dim, device=real.device, generator=noise)
     objective = gan.objective
-    gan.discriminator.eval()
-    try:
+    with inference(gan.discriminator):
         real_out = gan.discriminator(real, labels)
         fake_out = gan.discriminator(generate(gan.generator, z, labels), labels)
-    finally:
-        gan.discriminator.train()
     terms = objective.d_terms(real_out, fake_out, labels, labels)
     return torch.stack([terms.real, terms.fake, terms.total, objective.g_loss(fake_out, labels),
                         objective.realness(real_out), objective.realness(fake_out),
                         torch.zeros((), device=real.device)])
 
 
-@torch.no_grad()
 def shown_scores(gan: Gan, points: torch.Tensor) -> torch.Tensor:
     """D's output as shown (a probability, or a critic's score) at arbitrary points, each judged
     alone (with packing: as a pack of copies of the point), in inference mode."""
-    gan.discriminator.eval()
-    try:
+    with inference(gan.discriminator):
         return gan.objective.as_shown(gan.score(points.repeat_interleave(gan.pack, 0)))
-    finally:
-        gan.discriminator.train()
 
 
 class Tracker:

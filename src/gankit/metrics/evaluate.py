@@ -25,6 +25,7 @@ from gankit.metrics.classifier import CLASSIFIABLE, domain_classifier
 from gankit.metrics.frechet import frechet_between
 from gankit.metrics.inception import inception_metrics
 from gankit.metrics.modes import STD_RADIUS, mode_coverage
+from gankit.nets.layers import inference
 from gankit.priors import parse_prior
 
 TOY_SAMPLES = 2500  # the VEEGAN / PacGAN protocol
@@ -44,9 +45,9 @@ class Measurement:
     name: str
     value: float
     protocol: str
+    out_of: Optional[int] = None  # counts (modes): how many there are
 
 
-@torch.no_grad()
 def generate_samples(generator: torch.nn.Module, cfg: RunConfig, n: int,
                      device: torch.device = torch.device("cpu")) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
     """``n`` samples (on the CPU) from the training prior, in inference mode, with a fixed seed;
@@ -55,13 +56,9 @@ def generate_samples(generator: torch.nn.Module, cfg: RunConfig, n: int,
     labels = torch.arange(n) % classes if classes else None
     noise = torch.Generator().manual_seed(SAMPLE_SEED)
     z = parse_prior(cfg.train.prior).sample(n, cfg.model.z_dim, generator=noise)
-    was_training = generator.training
-    generator.eval()
-    try:
+    with inference(generator):
         parts = [generator(z[i:i + BATCH].to(device), None if labels is None else labels[i:i + BATCH].to(device))
                  .float().cpu() for i in range(0, n, BATCH)]
-    finally:
-        generator.train(was_training)
     return torch.cat(parts), labels
 
 
@@ -127,7 +124,8 @@ class Evaluator:
                     f"{STD_RADIUS:g} std ({mixture.std}) of the nearest mode; a mode is captured by >= 1 "
                     "high-quality sample; reverse KL of the high-quality samples' mode histogram to uniform "
                     "(gankit.metrics.modes)")
-        return [Measurement("modes", coverage.modes_captured, protocol + f"; out of {mixture.num_modes}"),
+        return [Measurement("modes", coverage.modes_captured, protocol + f"; out of {mixture.num_modes}",
+                            mixture.num_modes),
                 Measurement("high_quality", coverage.high_quality, protocol),
                 Measurement("mode_kl", coverage.reverse_kl, protocol)]
 
@@ -162,7 +160,7 @@ class Evaluator:
         per_channel = torch.stack([classifier.predict(images[:, c:c + 1]) for c in range(3)], 1)
         counts = class_histogram(stacked_modes(per_channel), 1000)
         protocol = f"Stacked MNIST: {n} samples, each channel classified by the {classifier.describe()}"
-        return [Measurement("stacked_modes", int((counts > 0).sum()), protocol + "; modes out of 1000"),
+        return [Measurement("stacked_modes", int((counts > 0).sum()), protocol + "; modes out of 1000", 1000),
                 Measurement("stacked_kl", kl_to_uniform(counts), protocol + "; KL(mode histogram || uniform)")]
 
     def _inception(self, generator, device) -> list[Measurement]:
@@ -191,11 +189,8 @@ def format_table(measurements: list[Measurement]) -> str:
     lines = []
     shares = {"high_quality", "class_accuracy", "precision", "recall"}
     for m in measurements:
-        if m.name == "modes":
-            total = m.protocol.rsplit("out of ", 1)[-1]
-            shown = f"{int(m.value)}/{total}"
-        elif m.name == "stacked_modes":
-            shown = f"{int(m.value)}/1000"
+        if m.out_of is not None:
+            shown = f"{int(m.value)}/{m.out_of}"
         elif m.name in shares:
             shown = f"{100 * m.value:.2f}%"
         else:

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from gankit.metrics.classes import kl_to_uniform
+
 STD_RADIUS = 3.0
 
 
@@ -46,10 +48,6 @@ def mode_coverage(samples: torch.Tensor, means: torch.Tensor, std: float,
     good = nearest_distance <= radius_in_std * std
     counts = torch.bincount(nearest[good], minlength=means.shape[0]).to(torch.float64)
     captured = int((counts > 0).sum())
-    reverse_kl = math.inf
-    if counts.sum() > 0:
-        p = counts / counts.sum()
-        nonzero = p > 0
-        reverse_kl = float((p[nonzero] * (p[nonzero] * means.shape[0]).log()).sum())
+    reverse_kl = kl_to_uniform(counts) if counts.sum() > 0 else math.inf
     return ModeCoverage(captured, means.shape[0], float(good.to(torch.float64).mean()), reverse_kl,
                         samples.shape[0], radius_in_std)

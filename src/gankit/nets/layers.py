@@ -1,6 +1,10 @@
-"""Layers every network family shares: label inputs, minibatch standard deviation, packing."""
+"""Layers every network family shares (label inputs, minibatch standard deviation, packing),
+and helpers for running networks in inference mode and laying out labels by class."""
 
 from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -51,3 +55,23 @@ class MinibatchStd(nn.Module):
         grouped = features.view(group, n // group, width)  # sample i is in group i % (n // group)
         std = (grouped.var(0, unbiased=False) + 1e-8).sqrt().mean(1)  # (n // group,)
         return torch.cat([features, std.repeat(group).view(n, 1)], 1)
+
+
+@contextmanager
+def inference(module: nn.Module) -> Iterator[nn.Module]:
+    """Run ``module`` in eval mode (BatchNorm on running statistics, no dropout) without
+    gradients, then restore the mode it was in."""
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            yield module
+    finally:
+        module.train(was_training)
+
+
+def class_rows(count: int, num_classes: int) -> tuple[torch.Tensor, int]:
+    """Labels for a grid with one row per class: ``ceil(count / K)`` of each class, in order;
+    returns (labels, samples per row)."""
+    per_row = -(-count // num_classes)
+    return torch.arange(num_classes).repeat_interleave(per_row), per_row
