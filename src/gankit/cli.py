@@ -33,6 +33,7 @@ def train(args: tuple[str, ...], name: Optional[str], runs_dir: Path, resume: Op
     With no preset, trains the embedded default (scikit-learn's digits, offline, minutes on a CPU).
     Overrides set any config key, e.g. train.steps=600 optim.g.lr=1e-4.
     """
+    from gankit.engine import distributed
     from gankit.engine.stop import TrainingStopped
     from gankit.engine.train import fit, new_run, resume_run
 
@@ -45,20 +46,29 @@ def train(args: tuple[str, ...], name: Optional[str], runs_dir: Path, resume: Op
 
         return Evaluator(cfg, progress=_say)
 
-    if resume is not None:
-        if name is not None:
-            raise UserError("--name cannot be combined with --resume")
-        session = resume_run(resume, overrides, make_evaluator)
-    else:
-        session = new_run(positional[0] if positional else None, overrides, name=name, runs_root=runs_dir,
-                          make_evaluator=make_evaluator)
-    click.echo(f"run directory: {session.run_dir}", err=True)
+    if resume is not None and name is not None:
+        raise UserError("--name cannot be combined with --resume")
+    processes = distributed.launched_processes()
     try:
-        fit(session, show_progress=progress)
-    except TrainingStopped as stopped:
-        click.echo(f"gankit: {stopped}", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    click.echo(str(session.run_dir))
+        if resume is not None:
+            session = resume_run(resume, overrides, make_evaluator, processes)
+        else:
+            session = new_run(positional[0] if positional else None, overrides, name=name, runs_root=runs_dir,
+                              make_evaluator=make_evaluator, processes=processes)
+        if processes.writer:
+            workers = f" x {processes.world_size} processes" if processes.distributed else ""
+            click.echo(f"run directory: {session.run_dir}", err=True)
+            click.echo(f"speed: {session.device}{workers}, {session.speed.describe()}", err=True)
+        try:
+            fit(session, show_progress=progress)
+        except TrainingStopped as stopped:
+            if processes.writer:
+                click.echo(f"gankit: {stopped}", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+    finally:
+        distributed.stop(processes)
+    if processes.writer:
+        click.echo(str(session.run_dir))
 
 
 @cli.command()

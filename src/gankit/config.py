@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -110,6 +110,9 @@ class TrainConfig(Section):
     sample_steps: list[int] = [0, 200, 1000, 2500, 5000]  # the last step is always added
     sample_count: int = Field(64, ge=1)  # images in each grid
     checkpoint_every: int = Field(1000, ge=1)
+    # fresh: G's step draws new noise (Goodfellow's Algorithm 1) | reuse: G's step is taken on the
+    # fake batch of D's last step, as the PyTorch DCGAN example does (one G forward fewer)
+    g_noise: Literal["fresh", "reuse"] = "fresh"
 
     @field_validator("sample_steps")
     @classmethod
@@ -156,6 +159,25 @@ class EvalConfig(Section):
     inception_weights: Optional[str] = None  # local Inception-v3 weights file, for offline use
 
 
+Switch = Union[bool, Literal["auto"]]
+
+
+class SpeedConfig(Section):
+    """How the loop is executed. None of these changes what is computed, except ``precision``
+    (bf16 rounds activations); ``auto`` is resolved per device when a run starts and the
+    resolved values are written into the run's config.yaml."""
+
+    precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 on a CUDA device that has it, else fp32
+    channels_last: Switch = "auto"  # NHWC memory layout for conv image nets; auto: on for them
+    fused_optimizer: Switch = "auto"  # one fused kernel per optimizer step (Adam, SGD); auto: on where torch has one
+    graph: Switch = "auto"  # capture the whole iteration as one CUDA graph; auto: on for one CUDA process
+    compile: bool = False  # torch.compile G and D (slow to start; not together with graph)
+
+
+# How runs were executed before the speed switches existed.
+BEFORE_SPEED_SWITCHES = {"precision": "fp32", "channels_last": False, "fused_optimizer": False, "graph": False}
+
+
 class RunConfig(Section):
     """Everything that defines a run; saved as ``config.yaml`` in its run directory."""
 
@@ -167,6 +189,7 @@ class RunConfig(Section):
     train: TrainConfig = TrainConfig()
     regularize: RegularizeConfig = RegularizeConfig()
     eval: EvalConfig = EvalConfig()
+    speed: SpeedConfig = SpeedConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> "RunConfig":
@@ -178,6 +201,8 @@ class RunConfig(Section):
         if self.model.conditional == "kplus1" and self.train.loss != "bce":
             raise ValueError("model.conditional=kplus1 trains with its own cross-entropy over K+1 "
                              f"classes; leave train.loss at bce (got {self.train.loss})")
+        if self.speed.graph is True and self.speed.compile:
+            raise ValueError("speed.graph and speed.compile are two ways to the same end; choose one")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -269,6 +294,8 @@ def load_run_config(run_dir: Path, overrides: list[str] = ()) -> RunConfig:
     if not path.is_file():
         raise UserError(f"{run_dir} is not a gankit run directory (no config.yaml)")
     data = _parse_yaml(path.read_text(), str(path))
+    if isinstance(data, dict) and "speed" not in data:
+        data["speed"] = dict(BEFORE_SPEED_SWITCHES)  # a run from before them continues as it ran
     return validate(apply_overrides(data, list(overrides)))
 
 

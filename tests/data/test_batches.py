@@ -78,3 +78,19 @@ def test_batch_size_too_big():
     with pytest.raises(UserError, match="batch_size=51.*50 images"):
         Batches(make_set(50), 51, seed=0, device="cpu")
     Batches(make_set(50), 50, seed=0, device="cpu")  # exactly the set is fine
+
+
+def test_processes_split_each_batch_into_equal_consecutive_shares():
+    single = Batches(make_set(64), 16, seed=5, device="cpu")
+    shares = [Batches(make_set(64), 16, seed=5, device="cpu", rank=r, world_size=4) for r in range(4)]
+    for index in (0, 3, 4, 9):  # across epochs (4 batches each)
+        whole, labels = single.get(index)
+        parts = [share.get(index) for share in shares]
+        assert all(p[0].shape[0] == 4 for p in parts)
+        assert torch.equal(torch.cat([p[0] for p in parts]), whole)
+        assert torch.equal(torch.cat([p[1] for p in parts]), labels)
+
+
+def test_batch_must_split_evenly_over_processes():
+    with pytest.raises(UserError, match="multiple of the number of processes"):
+        Batches(make_set(64), 10, seed=0, device="cpu", rank=0, world_size=4)

@@ -30,24 +30,33 @@ def epoch_seed(seed: int, epoch: int) -> int:
 class Batches:
     """Shuffled fixed-size batches; batch ``index`` depends only on (data, batch_size, seed).
 
-    Epoch ``index // batches_per_epoch`` visits the images in a random order drawn from
-    (seed, epoch); the last partial batch of each epoch is dropped.  A run resumed at any
-    index therefore sees exactly the batches it would have seen.
+    Epoch ``index // batches_per_epoch`` visits the samples in a random order drawn on the
+    device from (seed, epoch); the last partial batch of each epoch is dropped.  A run resumed
+    at any index therefore sees exactly the batches it would have seen.  With ``world_size``
+    processes, each global batch is split into equal consecutive shares and process ``rank``
+    gets its share: together they see the batches one process would.
     """
 
     def __init__(self, data: SampleSet, batch_size: int, seed: int,
-                 device: Union[str, torch.device] = "cpu") -> None:
-        """Move the images (uint8) and labels to ``device``."""
+                 device: Union[str, torch.device] = "cpu", *, memory_format: torch.memory_format = torch.contiguous_format,
+                 rank: int = 0, world_size: int = 1) -> None:
+        """Move the samples (images stay uint8) and labels to ``device`` once."""
         n = len(data)
         if batch_size < 1:
             raise UserError(f"train.batch_size must be at least 1 (got {batch_size})")
         if batch_size > n:
             raise UserError(f"train.batch_size={batch_size} is larger than the data set "
                             f"({n} images); lower train.batch_size or raise data.limit")
+        if batch_size % world_size:
+            raise UserError(f"train.batch_size={batch_size} must be a multiple of the number of "
+                            f"processes ({world_size})")
         self.device = torch.device(device)
         self.samples = data.samples.to(self.device)
+        self.memory_format = memory_format if data.samples.dim() == 4 else torch.contiguous_format
         self.labels = None if data.labels is None else data.labels.to(self.device)
-        self.batch_size = batch_size
+        self.batch_size = batch_size  # the global batch; this process takes batch_size / world_size
+        self.share = batch_size // world_size
+        self.rank = rank
         self.seed = seed
         self.num_images = n
         self.batches_per_epoch = n // batch_size
@@ -63,18 +72,27 @@ class Batches:
         return index // self.batches_per_epoch
 
     def order(self, epoch: int) -> torch.Tensor:
-        """The permutation of image indices for ``epoch`` (on the device; cached)."""
+        """The permutation of sample indices for ``epoch``, drawn on the device (cached)."""
         if epoch != self._epoch:
-            gen = torch.Generator(device="cpu").manual_seed(epoch_seed(self.seed, epoch))
-            self._order = torch.randperm(self.num_images, generator=gen).to(self.device)
+            gen = torch.Generator(device=self.device).manual_seed(epoch_seed(self.seed, epoch))
+            self._order = torch.randperm(self.num_images, generator=gen, device=self.device)
             self._epoch = epoch
         return self._order
 
-    def get(self, index: int) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
-        """Global batch ``index``: (float32 samples in model units, int64 labels or None)."""
+    def indices(self, index: int) -> torch.Tensor:
+        """The sample indices of this process's share of global batch ``index`` (on the device)."""
         if index < 0:
             raise ValueError(f"batch index must be >= 0, got {index}")
         epoch, pos = divmod(index, self.batches_per_epoch)
-        picked = self.order(epoch)[pos * self.batch_size:(pos + 1) * self.batch_size]
-        labels = None if self.labels is None else self.labels[picked]
-        return to_model_units(self.samples[picked]), labels
+        start = pos * self.batch_size + self.rank * self.share
+        return self.order(epoch)[start:start + self.share]
+
+    def take(self, indices: torch.Tensor) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """The samples at ``indices``: (float32 in model units, int64 labels or None). No host sync."""
+        labels = None if self.labels is None else self.labels.index_select(0, indices)
+        samples = to_model_units(self.samples.index_select(0, indices))
+        return samples.contiguous(memory_format=self.memory_format), labels
+
+    def get(self, index: int) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """This process's share of global batch ``index``: (samples in model units, labels or None)."""
+        return self.take(self.indices(index))

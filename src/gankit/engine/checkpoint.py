@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import torch
 from safetensors.torch import load_file
@@ -33,8 +33,12 @@ def rng_state(gan: Gan, device: torch.device) -> dict[str, Any]:
     return state
 
 
-def save_checkpoint(run_dir: Path, gan: Gan, step: int, device: torch.device) -> Path:
-    """Write ``checkpoints/last.pt`` atomically and return its path."""
+def save_checkpoint(run_dir: Path, gan: Gan, step: int, device: torch.device,
+                    rng_by_rank: Optional[list[dict[str, Any]]] = None) -> Path:
+    """Write ``checkpoints/last.pt`` atomically and return its path.
+
+    ``rng_by_rank``: when several processes train, the generator states of each, in rank order.
+    """
     path = Path(run_dir) / LAST
     payload = {
         "format": FORMAT,
@@ -45,6 +49,8 @@ def save_checkpoint(run_dir: Path, gan: Gan, step: int, device: torch.device) ->
         "d_optimizer": gan.d_optimizer.state_dict(),
         "rng": rng_state(gan, device),
     }
+    if rng_by_rank is not None:
+        payload["rng_by_rank"] = rng_by_rank
     with atomic_write(path, "wb") as handle:
         torch.save(payload, handle)
     return path
@@ -77,14 +83,21 @@ def load_weights(module: nn.Module, state: dict[str, torch.Tensor], what: str) -
         raise UserError(f"{what} does not match the run's config: {detail[:300]}") from None
 
 
-def restore(gan: Gan, payload: dict[str, Any], device: torch.device, path: Path) -> int:
-    """Put a checkpoint's state into ``gan`` and the global RNGs; return its step."""
+def restore(gan: Gan, payload: dict[str, Any], device: torch.device, path: Path,
+            rank: int = 0, world_size: int = 1) -> int:
+    """Put a checkpoint's state into ``gan`` and the global RNGs (process ``rank``'s of
+    ``world_size``); return its step."""
+    by_rank = payload.get("rng_by_rank")
+    written_by = len(by_rank) if isinstance(by_rank, list) else 1
+    if written_by != world_size:
+        raise UserError(f"checkpoint {path} was written by {written_by} training process(es); "
+                        f"resume it with the same number (this is {world_size})")
     load_weights(gan.generator, payload["generator"], f"checkpoint {path}")
     load_weights(gan.discriminator, payload["discriminator"], f"checkpoint {path}")
     try:
         gan.g_optimizer.load_state_dict(payload["g_optimizer"])
         gan.d_optimizer.load_state_dict(payload["d_optimizer"])
-        rng = payload["rng"]
+        rng = by_rank[rank] if world_size > 1 else payload["rng"]
         gan.noise.set_state(rng["noise"])
         torch.set_rng_state(rng["torch"])
         if device.type == "cuda" and "cuda" in rng:

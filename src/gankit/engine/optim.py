@@ -9,15 +9,22 @@ import torch
 from gankit.config import OptimizerConfig
 
 
-def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: OptimizerConfig) -> torch.optim.Optimizer:
-    """Adam, RMSProp or SGD with the hyperparameters of ``cfg``."""
+def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: OptimizerConfig, *, fused: bool = False,
+                    capturable: bool = False) -> torch.optim.Optimizer:
+    """Adam, RMSProp or SGD with the hyperparameters of ``cfg``.
+
+    ``fused``: one fused kernel per step (Adam, SGD). ``capturable``: the step can be recorded
+    in a CUDA graph (its step counters live on the device).
+    """
     if cfg.name == "adam":
+        extra = {"fused": True} if fused else {}
         return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps,
-                                weight_decay=cfg.weight_decay)
+                                weight_decay=cfg.weight_decay, capturable=capturable, **extra)
     if cfg.name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=cfg.lr, alpha=cfg.alpha, eps=cfg.eps,
-                                   momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        return torch.optim.RMSprop(params, lr=cfg.lr, alpha=cfg.alpha, eps=cfg.eps, momentum=cfg.momentum,
+                                   weight_decay=cfg.weight_decay, capturable=capturable)
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
+                           fused=True if fused else None)
 
 
 def decayed_lr(base_lr: float, schedule: str, step: int, total_steps: int) -> float:

@@ -19,11 +19,15 @@ from tqdm import tqdm
 from gankit.config import RunConfig, build_config, load_run_config
 from gankit.data import load_samples, resolved_settings, sample_spec
 from gankit.data.batches import Batches
-from gankit.engine.checkpoint import LAST, export_generator, read_checkpoint, restore, save_checkpoint
+from gankit.engine import distributed
+from gankit.engine.checkpoint import LAST, export_generator, read_checkpoint, restore, rng_state, save_checkpoint
 from gankit.engine.device import resolve_device
+from gankit.engine.distributed import Processes, launched_processes
+from gankit.engine.runner import iterations
 from gankit.engine.optim import build_optimizer, decayed_lr, set_lr
+from gankit.engine.speed import Speed, resolve_speed
 from gankit.engine.stop import StopRequest, TrainingStopped
-from gankit.engine.step import STAT_NAMES, Gan, train_iteration
+from gankit.engine.step import STAT_NAMES, Gan
 from gankit.errors import UserError
 from gankit.fsutil import atomic_write_text
 from gankit.nets import build_networks
@@ -40,6 +44,7 @@ Evaluator = Callable[[torch.nn.Module, torch.device], Sequence]
 EvaluatorFactory = Callable[[RunConfig], Evaluator]  # raises UserError when no metric applies
 
 FIXED_NOISE_SEED_OFFSET = 1  # the fixed grid noise comes from seed + this, apart from training noise
+RANK_NOISE_STRIDE = 1_000_003  # process r draws its training noise from seed + r * this
 
 
 @dataclass
@@ -54,34 +59,59 @@ class Session:
     gan: Gan
     step: int = 0
     evaluator: Optional["Evaluator"] = None  # measures G every eval.every steps
+    processes: Processes = distributed.SINGLE
+
+    @property
+    def speed(self) -> Speed:
+        """How the loop runs (resolved ``speed.*``)."""
+        return self.gan.speed
 
 
-def build_gan(cfg: RunConfig, device: torch.device, spec: SampleSpec) -> Gan:
+def build_gan(cfg: RunConfig, device: torch.device, spec: SampleSpec, speed: Optional[Speed] = None,
+              processes: Processes = distributed.SINGLE) -> Gan:
     """Seed the global RNG from the config, then build networks, optimizers, objective,
-    regularisers and prior."""
+    regularisers and prior, laid out and wrapped as ``speed`` says."""
+    speed = speed or Speed(device.type, False, False, False, False, False)
     torch.manual_seed(cfg.seed)
     generator, discriminator = build_networks(cfg.model, spec)
-    generator.to(device)
-    discriminator.to(device)
+    for net in (generator, discriminator):
+        net.to(device, memory_format=speed.memory_format)
     noise = torch.Generator(device=device)
-    noise.manual_seed(cfg.seed)
-    return Gan(generator=generator, discriminator=discriminator,
-               g_optimizer=build_optimizer(generator.parameters(), cfg.optim.g),
-               d_optimizer=build_optimizer(discriminator.parameters(), cfg.optim.d),
-               objective=build_objective(cfg, spec.num_classes),
-               regularizers=build_regularizers(cfg.regularize), prior=parse_prior(cfg.train.prior),
-               z_dim=cfg.model.z_dim, num_classes=generator.num_classes, pack=cfg.model.pack, noise=noise)
+    noise.manual_seed(cfg.seed + processes.rank * RANK_NOISE_STRIDE)
+    optimizer_options = {"fused": speed.fused_optimizer, "capturable": speed.graph}
+    gan = Gan(generator=generator, discriminator=discriminator,
+              g_optimizer=build_optimizer(generator.parameters(), cfg.optim.g, **optimizer_options),
+              d_optimizer=build_optimizer(discriminator.parameters(), cfg.optim.d, **optimizer_options),
+              objective=build_objective(cfg, spec.num_classes),
+              regularizers=build_regularizers(cfg.regularize), prior=parse_prior(cfg.train.prior),
+              z_dim=cfg.model.z_dim, num_classes=generator.num_classes, pack=cfg.model.pack, noise=noise,
+              speed=speed, reuse_fake=cfg.train.g_noise == "reuse",
+              sync_gradients=distributed.average_gradients if processes.distributed else None)
+    if speed.compile:
+        gan.g_forward, gan.d_forward = torch.compile(generator), torch.compile(discriminator)
+    return gan
 
 
-def _prepare(cfg: RunConfig) -> tuple[torch.device, SampleSpec, Batches, Gan]:
-    """Load the data (writing what it decided into ``cfg.data``) and build the GAN."""
+def prepare(cfg: RunConfig, processes: Processes = distributed.SINGLE) -> tuple[torch.device, SampleSpec, Batches, Gan]:
+    """Load the data (writing what it decided into ``cfg.data``), resolve ``cfg.speed`` and build the GAN."""
     device = resolve_device(cfg.train.device)
+    if processes.distributed:
+        if device.type == "cuda":
+            device = torch.device("cuda", processes.local_rank if device.index is None else device.index)
+            torch.cuda.set_device(device)
+        distributed.start(processes, device.type)
     data = load_samples(cfg.data)
     for key, value in resolved_settings(cfg.data, data).items():
         setattr(cfg.data, key, value)
     spec = sample_spec(cfg.data)
-    batches = Batches(data, cfg.train.batch_size, cfg.seed, device)
-    return device, spec, batches, build_gan(cfg, device, spec)
+    speed = resolve_speed(cfg, device, spec, processes.world_size)
+    batches = Batches(data, cfg.train.batch_size, cfg.seed, device, memory_format=speed.memory_format,
+                      rank=processes.rank, world_size=processes.world_size)
+    gan = build_gan(cfg, device, spec, speed, processes)
+    if processes.distributed:
+        distributed.broadcast_weights(gan.generator)
+        distributed.broadcast_weights(gan.discriminator)
+    return device, spec, batches, gan
 
 
 def create_run_dir(runs_root: Path, name: str) -> Path:
@@ -109,31 +139,39 @@ def _evaluator(cfg: RunConfig, make_evaluator: Optional[EvaluatorFactory]) -> Op
 
 
 def new_run(preset: Optional[str], overrides: list[str], *, name: Optional[str] = None,
-            runs_root: Path = Path("runs"), make_evaluator: Optional[EvaluatorFactory] = None) -> Session:
+            runs_root: Path = Path("runs"), make_evaluator: Optional[EvaluatorFactory] = None,
+            processes: Optional[Processes] = None) -> Session:
     """Validate a preset with overrides, load its data, set up evaluation (``make_evaluator``,
-    when ``eval.every`` is set), then create its run directory."""
+    when ``eval.every`` is set), then create its run directory (process 0 only)."""
+    processes = processes or launched_processes()
     cfg = build_config(preset, overrides)
-    device, spec, batches, gan = _prepare(cfg)
-    evaluator = _evaluator(cfg, make_evaluator)
-    run_dir = create_run_dir(Path(runs_root), name or cfg.name)
+    device, spec, batches, gan = prepare(cfg, processes)
+    evaluator = _evaluator(cfg, make_evaluator) if processes.writer else None
+    run_dir = create_run_dir(Path(runs_root), name or cfg.name) if processes.writer else None
+    if processes.distributed:
+        run_dir = Path(distributed.from_writer(None if run_dir is None else str(run_dir)))
     cfg.name = run_dir.name
-    write_config(run_dir, cfg)
-    return Session(cfg, run_dir, device, spec, batches, gan, evaluator=evaluator)
+    if processes.writer:
+        write_config(run_dir, cfg)
+    return Session(cfg, run_dir, device, spec, batches, gan, evaluator=evaluator, processes=processes)
 
 
-def resume_run(run_dir: Path, overrides: list[str], make_evaluator: Optional[EvaluatorFactory] = None) -> Session:
+def resume_run(run_dir: Path, overrides: list[str], make_evaluator: Optional[EvaluatorFactory] = None,
+               processes: Optional[Processes] = None) -> Session:
     """Reload a run from its last checkpoint, with optional overrides (e.g. more steps)."""
+    processes = processes or launched_processes()
     run_dir = Path(run_dir)
     cfg = load_run_config(run_dir, overrides)
     payload = read_checkpoint(run_dir / LAST)
-    device, spec, batches, gan = _prepare(cfg)
-    step = restore(gan, payload, device, run_dir / LAST)
+    device, spec, batches, gan = prepare(cfg, processes)
+    step = restore(gan, payload, device, run_dir / LAST, processes.rank, processes.world_size)
     if cfg.train.steps <= step:
         raise UserError(f"{run_dir} is already at step {step}; set train.steps to more than that to continue")
-    evaluator = _evaluator(cfg, make_evaluator)
-    write_config(run_dir, cfg)
-    MetricsLog(run_dir).truncate_after(step)
-    return Session(cfg, run_dir, device, spec, batches, gan, step, evaluator)
+    evaluator = _evaluator(cfg, make_evaluator) if processes.writer else None
+    if processes.writer:
+        write_config(run_dir, cfg)
+        MetricsLog(run_dir).truncate_after(step)
+    return Session(cfg, run_dir, device, spec, batches, gan, step, evaluator, processes)
 
 
 def grid_steps(cfg: RunConfig) -> set[int]:
@@ -211,7 +249,8 @@ class Tracker:
         self.bar = tqdm(total=session.cfg.train.steps, initial=session.step, unit="it",
                         dynamic_ncols=True, disable=not interactive)
         self.interval_start = time.perf_counter()
-        self.reference = session.batches.get(0)[0][:session.cfg.train.sample_count].cpu()  # real samples shown beside G's
+        first = session.batches.order(0)[:session.cfg.train.sample_count]
+        self.reference = session.batches.take(first)[0].cpu()  # real samples shown beside G's
 
     def log(self, step: int, totals: torch.Tensor, iterations: int, measurements: Sequence = ()) -> dict:
         """Average ``iterations`` accumulated statistics (one host transfer) and record them,
@@ -277,33 +316,59 @@ class Tracker:
         self.board.close()
 
 
-def train_until_done(session: Session, tracker: Tracker, inputs: SampleInputs, stop: StopRequest) -> None:
-    """The loop: iterate, and at their steps log, draw grids and checkpoint; stop when asked."""
-    cfg, gan, device, batches = session.cfg, session.gan, session.device, session.batches
+def checkpoint(session: Session) -> None:
+    """Write ``checkpoints/last.pt`` (process 0), with every process's random generators."""
+    gan, processes = session.gan, session.processes
+    rng_by_rank = distributed.gather(rng_state(gan, session.device)) if processes.distributed else None
+    if processes.writer:
+        save_checkpoint(session.run_dir, gan, session.step, session.device, rng_by_rank)
+
+
+def train_until_done(session: Session, tracker: Optional[Tracker], inputs: SampleInputs, stop: StopRequest) -> None:
+    """The loop: iterate, and at their steps log, draw grids and checkpoint; stop when asked.
+
+    ``tracker`` is None on the processes that do not write. Several processes agree on a stop
+    request at the log steps only, so they all stop after the same iteration.
+    """
+    cfg, gan, device, batches, processes = session.cfg, session.gan, session.device, session.batches, session.processes
     at_grid = grid_steps(cfg)
+    iterate = iterations(gan, batches, cfg.train.d_steps)
     totals = torch.zeros(len(STAT_NAMES), device=device)
-    iterations = 0
+    iterations_done = 0
     for step in range(session.step + 1, cfg.train.steps + 1):
         if cfg.optim.schedule != "constant":
             set_lr(gan.g_optimizer, decayed_lr(cfg.optim.g.lr, cfg.optim.schedule, step, cfg.train.steps))
             set_lr(gan.d_optimizer, decayed_lr(cfg.optim.d.lr, cfg.optim.schedule, step, cfg.train.steps))
-        totals += train_iteration(gan, batches.get, step - 1, cfg.train.d_steps)
-        iterations += 1
+        totals += iterate(step - 1)
+        iterations_done += 1
         session.step = step
-        tracker.bar.update(1)
+        if tracker is not None:
+            tracker.bar.update(1)
         stopping = stop.requested  # read once: a signal may arrive at any point below
+        if processes.distributed:
+            stopping = step % cfg.train.log_every == 0 and distributed.any_process(stopping, device)
         last = step == cfg.train.steps or stopping
-        evaluating = session.evaluator is not None and (step % cfg.eval.every == 0 or last)
-        if step % cfg.train.log_every == 0 or step in at_grid or last or evaluating:
-            measurements = tracker.evaluate(session.evaluator) if evaluating else ()
-            tracker.log(step, totals, iterations, measurements)
+        evaluating = cfg.eval.every is not None and (step % cfg.eval.every == 0 or last)
+        logging = step % cfg.train.log_every == 0 or step in at_grid or last or evaluating
+        drawing = step in at_grid
+        saving = step % cfg.train.checkpoint_every == 0 or last
+        if processes.distributed and (drawing or saving or evaluating):
+            distributed.average_buffers(gan.generator)  # what G samples with in inference mode
+            distributed.average_buffers(gan.discriminator)
+        if logging:
+            if processes.distributed:
+                totals = distributed.mean(totals)
+            if tracker is not None:
+                measurements = tracker.evaluate(session.evaluator) if evaluating and session.evaluator else ()
+                tracker.log(step, totals, iterations_done, measurements)
             totals.zero_()
-            iterations = 0
-        if step in at_grid:
+            iterations_done = 0
+        if drawing and tracker is not None:
             tracker.picture(step, inputs)
-        if step % cfg.train.checkpoint_every == 0 or last:
-            save_checkpoint(session.run_dir, gan, step, device)
-            tracker.summaries()
+        if saving:
+            checkpoint(session)
+            if tracker is not None:
+                tracker.summaries()
         if stopping:
             raise TrainingStopped(str(session.run_dir), step)
 
@@ -313,18 +378,20 @@ def fit(session: Session, show_progress: Optional[bool] = None) -> Path:
 
     With an evaluator, G is measured every ``eval.every`` steps and at the end, into
     metrics.jsonl and TensorBoard. Ctrl-C ends the current iteration, writes a
-    checkpoint and raises TrainingStopped.
+    checkpoint and raises TrainingStopped. Only process 0 writes.
     """
     inputs = fixed_inputs(session.cfg, session.gan.num_classes).to(session.device)
-    tracker = Tracker(session, show_progress)
+    tracker = Tracker(session, show_progress) if session.processes.writer else None
     try:
-        if session.step == 0:
+        if session.step == 0 and tracker is not None:
             tracker.log(0, initial_statistics(session), 0)
             if 0 in grid_steps(session.cfg):
                 tracker.picture(0, inputs)
         with StopRequest() as stop:
             train_until_done(session, tracker, inputs, stop)
-        export_generator(session.run_dir, session.gan.generator, session.step)
+        if tracker is not None:
+            export_generator(session.run_dir, session.gan.generator, session.step)
     finally:
-        tracker.close()
+        if tracker is not None:
+            tracker.close()
     return session.run_dir

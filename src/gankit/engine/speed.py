@@ -1,0 +1,114 @@
+"""The speed switches of a run (``speed.*``), resolved for the device it trains on.
+
+``auto`` becomes a definite value here, and the resolved values are written back into the
+config, so a run's config.yaml says exactly how it was executed.  A switch the user turned on
+that cannot work on this device or with this config is a UserError, never quietly ignored.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import ContextManager
+
+import torch
+
+from gankit.config import RunConfig
+from gankit.errors import UserError
+from gankit.spec import SampleSpec
+
+CONV_IMAGE_ARCHS = ("dcgan", "cgan-lab")  # families whose image nets are 2-D convolutions
+FUSED_OPTIMIZERS = ("adam", "sgd")  # torch has a fused kernel for these (not for RMSProp)
+
+
+@dataclass(frozen=True)
+class Speed:
+    """How the loop runs: resolved, device-specific, no ``auto`` left."""
+
+    device_type: str
+    bf16: bool
+    channels_last: bool
+    fused_optimizer: bool
+    graph: bool
+    compile: bool
+
+    def autocast(self) -> ContextManager:
+        """The context the forward passes and losses run in (bf16 autocast, or nothing)."""
+        if not self.bf16:
+            return nullcontext()
+        # Autocast's cache of bf16 weight copies must be off while a CUDA graph is recorded.
+        return torch.autocast(self.device_type, dtype=torch.bfloat16, cache_enabled=not self.graph)
+
+    @property
+    def memory_format(self) -> torch.memory_format:
+        """The layout of image batches and conv weights."""
+        return torch.channels_last if self.channels_last else torch.contiguous_format
+
+    def describe(self) -> str:
+        """One line for the console, e.g. ``bf16, channels_last, fused optimizers, CUDA graph``."""
+        parts = ["bf16" if self.bf16 else "fp32"]
+        parts += [name for name, on in (("channels_last", self.channels_last),
+                                        ("fused optimizers", self.fused_optimizer),
+                                        ("CUDA graph", self.graph), ("torch.compile", self.compile)) if on]
+        return ", ".join(parts)
+
+
+def bf16_supported(device: torch.device) -> bool:
+    """Whether ``device`` computes in bf16 natively (Ampere or newer; a CPU with AVX-512 BF16 or AMX)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return bool(getattr(torch.backends.mkldnn, "is_available", lambda: False)()) and \
+        bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)())
+
+
+def graph_obstacle(cfg: RunConfig, device: torch.device, world_size: int) -> str:
+    """Why the whole iteration cannot be one CUDA graph here ('' when it can)."""
+    if device.type != "cuda":
+        return "it needs a CUDA device"
+    if cfg.speed.compile:
+        return "speed.compile is on"
+    if cfg.optim.schedule != "constant":
+        return f"optim.schedule={cfg.optim.schedule} changes the learning rate every step"
+    if world_size > 1:
+        return "several processes train together"
+    return ""
+
+
+def resolve_speed(cfg: RunConfig, device: torch.device, spec: SampleSpec, world_size: int = 1) -> Speed:
+    """Turn ``cfg.speed`` into definite switches for ``device`` and write them back into ``cfg``."""
+    wanted = cfg.speed
+    conv_images = spec.kind == "images" and cfg.model.arch in CONV_IMAGE_ARCHS
+
+    if wanted.precision == "auto":
+        bf16 = device.type == "cuda" and bf16_supported(device)
+    else:
+        bf16 = wanted.precision == "bf16"
+        if bf16 and device.type == "cuda" and not bf16_supported(device):
+            raise UserError("speed.precision=bf16 but this GPU has no bf16; use speed.precision=fp32")
+
+    channels_last = conv_images if wanted.channels_last == "auto" else bool(wanted.channels_last)
+
+    fusable = cfg.optim.g.name in FUSED_OPTIMIZERS and cfg.optim.d.name in FUSED_OPTIMIZERS
+    if wanted.fused_optimizer == "auto":
+        fused = fusable
+    else:
+        fused = bool(wanted.fused_optimizer)
+        if fused and not fusable:
+            raise UserError("speed.fused_optimizer=true but torch has fused kernels only for "
+                            f"{' and '.join(FUSED_OPTIMIZERS)} (optim.g.name={cfg.optim.g.name}, "
+                            f"optim.d.name={cfg.optim.d.name})")
+
+    obstacle = graph_obstacle(cfg, device, world_size)
+    if wanted.graph == "auto":
+        graph = not obstacle
+    else:
+        graph = bool(wanted.graph)
+        if graph and obstacle:
+            raise UserError(f"speed.graph=true cannot be used here: {obstacle}; set speed.graph=false")
+
+    speed = Speed(device.type, bf16, channels_last, fused, graph, wanted.compile)
+    cfg.speed.precision = "bf16" if bf16 else "fp32"
+    cfg.speed.channels_last = channels_last
+    cfg.speed.fused_optimizer = fused
+    cfg.speed.graph = graph
+    return speed
