@@ -167,7 +167,8 @@ class SpeedConfig(Section):
     (bf16 rounds activations); ``auto`` is resolved per device when a run starts and the
     resolved values are written into the run's config.yaml."""
 
-    precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 on a CUDA device that has it, else fp32
+    # auto: bf16 where the device computes it natively (a GPU; a CPU only for conv image nets), else fp32
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
     channels_last: Switch = "auto"  # NHWC memory layout for conv image nets; auto: on for them
     fused_optimizer: Switch = "auto"  # one fused kernel per optimizer step (Adam, SGD); auto: on where torch has one
     graph: Switch = "auto"  # capture the whole iteration as one CUDA graph; auto: on for one CUDA process

@@ -11,7 +11,7 @@ import yaml
 from gankit.config import build_config
 from gankit.data import sample_spec
 from gankit.engine.runner import GraphedIterations, iterations
-from gankit.engine.speed import resolve_speed
+from gankit.engine.speed import bf16_supported, resolve_speed
 from gankit.engine.step import STAT_NAMES
 from gankit.engine.train import fit, new_run, prepare, resume_run
 
@@ -127,13 +127,17 @@ def test_compiled_networks_compute_what_the_eager_ones_do():
 
 
 def test_auto_resolves_per_device():
+    cpu = torch.device("cpu")
+    native_bf16 = bf16_supported(cpu)
     cfg = build_config(None, [])
-    speed = resolve_speed(cfg, torch.device("cpu"), sample_spec(cfg.data))
-    assert (speed.bf16, speed.channels_last, speed.graph) == (False, True, False)
-    assert cfg.speed.precision == "fp32" and cfg.speed.graph is False  # written back, no "auto" left
+    speed = resolve_speed(cfg, cpu, sample_spec(cfg.data))
+    assert (speed.bf16, speed.channels_last, speed.graph) == (native_bf16, True, False)
+    assert cfg.speed.precision == ("bf16" if native_bf16 else "fp32")  # written back, no "auto" left
+    assert cfg.speed.graph is False
     mlp = build_config(None, ["model.arch=mlp", "optim.d.name=rmsprop"])
-    speed = resolve_speed(mlp, torch.device("cpu"), sample_spec(mlp.data))
-    assert (speed.channels_last, speed.fused_optimizer) == (False, False)  # no convs; RMSProp has no fused kernel
+    speed = resolve_speed(mlp, cpu, sample_spec(mlp.data))
+    # No convolutions: fp32 and no channels_last; RMSProp has no fused kernel.
+    assert (speed.bf16, speed.channels_last, speed.fused_optimizer) == (False, False, False)
 
 
 @pytest.mark.parametrize("override, message", [
@@ -206,3 +210,11 @@ def test_a_run_from_before_the_speed_switches_resumes_as_it_ran(tmp_path):
     resumed = resume_run(run_dir, ["train.steps=4"])
     assert (resumed.speed.bf16, resumed.speed.channels_last, resumed.speed.fused_optimizer) == (False, False, False)
     assert yaml.safe_load((run_dir / "config.yaml").read_text())["speed"]["channels_last"] is False
+
+
+def test_train_prints_how_it_runs(gankit, tmp_path):
+    code, _, err = gankit("train", "train.steps=1", "train.sample_steps=[]", "train.device=cpu",
+                          "--runs-dir", str(tmp_path))
+    assert code == 0
+    precision = "bf16" if bf16_supported(torch.device("cpu")) else "fp32"
+    assert f"speed: cpu, {precision}, channels_last, fused optimizers" in err

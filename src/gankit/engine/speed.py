@@ -80,7 +80,8 @@ def resolve_speed(cfg: RunConfig, device: torch.device, spec: SampleSpec, world_
     conv_images = spec.kind == "images" and cfg.model.arch in CONV_IMAGE_ARCHS
 
     if wanted.precision == "auto":
-        bf16 = device.type == "cuda" and bf16_supported(device)
+        # On a CPU bf16 pays off for convolutions; small matrix products get slower.
+        bf16 = bf16_supported(device) and (device.type == "cuda" or conv_images)
     else:
         bf16 = wanted.precision == "bf16"
         if bf16 and device.type == "cuda" and not bf16_supported(device):

@@ -14,6 +14,7 @@ from torch import nn
 
 from gankit.config import ModelConfig
 from gankit.errors import UserError
+from gankit.nets.layers import Flatten, in_layout_of
 from gankit.spec import SampleSpec
 
 DENSE_UNITS = 128
@@ -43,7 +44,7 @@ class GeneratorCore(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Generate images from input vectors."""
         width, s = self.start
-        return self.convs(self.dense(z).view(z.shape[0], width, s, s))
+        return self.convs(in_layout_of(self.dense(z).view(z.shape[0], width, s, s), self.convs[1].weight))
 
 
 def generator(in_dim: int, spec: SampleSpec, cfg: ModelConfig) -> nn.Module:
@@ -60,6 +61,6 @@ def discriminator_body(in_shape: tuple[int, ...], cfg: ModelConfig) -> tuple[nn.
     body = nn.Sequential(
         nn.Conv2d(in_channels, w, 3, padding=1), nn.BatchNorm2d(w), nn.LeakyReLU(SLOPE, True), nn.MaxPool2d(2),
         nn.Conv2d(w, 2 * w, 3, padding=1), nn.BatchNorm2d(2 * w), nn.LeakyReLU(SLOPE, True), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(2 * w * s * s, DENSE_UNITS), nn.BatchNorm1d(DENSE_UNITS),
+        Flatten(), nn.Linear(2 * w * s * s, DENSE_UNITS), nn.BatchNorm1d(DENSE_UNITS),
         nn.LeakyReLU(SLOPE, True))
     return body, DENSE_UNITS

@@ -17,6 +17,7 @@ from torch import nn
 
 from gankit.config import ModelConfig
 from gankit.errors import UserError
+from gankit.nets.layers import Flatten, in_layout_of
 from gankit.spec import SampleSpec
 
 
@@ -62,7 +63,7 @@ class GeneratorCore(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Generate images from input vectors."""
         c0, s0 = self.start
-        x = self.project(z).view(z.shape[0], c0, s0, s0)
+        x = in_layout_of(self.project(z).view(z.shape[0], c0, s0, s0), self.upsample[0].weight)
         return self.upsample(self.project_norm(x))
 
 
@@ -82,5 +83,5 @@ def discriminator_body(in_shape: tuple[int, ...], cfg: ModelConfig) -> tuple[nn.
     for _ in range(n - 1):
         layers += [nn.Conv2d(c, c * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c * 2), nn.LeakyReLU(0.2, True)]
         c *= 2
-    layers.append(nn.Flatten())
+    layers.append(Flatten())
     return nn.Sequential(*layers), c * s0 * s0

@@ -24,6 +24,39 @@ def label_channels(labels: torch.Tensor, num_classes: int, like: torch.Tensor) -
     return code.view(*code.shape, *([1] * len(rest))).expand(-1, -1, *rest)
 
 
+def is_channels_last(x: torch.Tensor) -> bool:
+    """Whether a 4-D tensor is laid out NHWC (and not also NCHW, as 1x1 or 1-channel ones are)."""
+    return x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+
+
+def in_layout_of(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """``x`` in the memory layout of the convolution ``weight`` it is headed for (speed.channels_last):
+    elementwise layers between them then see one layout, forward and backward."""
+    return x.contiguous(memory_format=torch.channels_last) if is_channels_last(weight) else x
+
+
+class _FlattenKeepingLayout(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        ctx.shape, ctx.channels_last = x.shape, is_channels_last(x)
+        return x.reshape(x.shape[0], -1)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.reshape(ctx.shape)
+        return grad.contiguous(memory_format=torch.channels_last) if ctx.channels_last else grad
+
+
+class Flatten(nn.Module):
+    """``nn.Flatten`` (N, C, H, W) -> (N, C·H·W) in NCHW order whose gradient goes back in the
+    input's layout: with channels_last the elementwise backward kernels before it would
+    otherwise mix two layouts and fall off their fast path."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Flatten all but the batch dimension."""
+        return _FlattenKeepingLayout.apply(x)
+
+
 def pack_samples(x: torch.Tensor, pack: int) -> torch.Tensor:
     """PacGAN: stack each run of ``pack`` consecutive samples along the channel axis,
     (N, C, *rest) -> (N / pack, pack * C, *rest)."""
