@@ -13,7 +13,8 @@ over the images, eager fp32 NCHW, for-each Adam, one G forward whose fake batch 
 steps, D's weights left trainable during G's step, and ``.item()`` on the losses every
 iteration.  gankit's path is `gankit train`'s own iteration (data on the device, no host sync,
 the device's ``auto`` speed settings plus any ``--set``), with ``train.g_noise=reuse`` so that
-both compute the same thing with the same networks and batch.  FLOPs per iteration are counted
+both compute the same thing with the same networks and batch (``--set train.g_noise=fresh``
+times gankit's default, which draws new noise for G's step: one more G forward).  FLOPs per iteration are counted
 with torch.utils.flop_counter on one eager iteration of each; TFLOP/s = FLOPs / time.
 """
 
@@ -86,8 +87,7 @@ def gankit_iteration(cfg, data: SampleSet, device: torch.device, speed: Speed | 
 def textbook_iteration(cfg, data: SampleSet, device: torch.device) -> Callable:
     """The classic example's loop over the same networks, data and batch."""
     spec = sample_spec(cfg.data)
-    plain = Speed(device.type, False, False, False, False, False)
-    gan = build_gan(cfg, device, spec, plain)
+    gan = build_gan(cfg, device, spec, Speed.plain(device.type))
     g, d = gan.generator, gan.discriminator
     opt_g = torch.optim.Adam(g.parameters(), lr=cfg.optim.g.lr, betas=cfg.optim.g.betas)
     opt_d = torch.optim.Adam(d.parameters(), lr=cfg.optim.d.lr, betas=cfg.optim.d.betas)
@@ -220,8 +220,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: {err}", file=sys.stderr)
                 return 2
             textbook = textbook_iteration(cfg, data, device)
-            plain_cfg, _ = case_config(case, batch, device, [])
-            counted, _ = gankit_iteration(plain_cfg, data, device, Speed(device.type, False, False, False, False, False))
+            plain_cfg, _ = case_config(case, batch, device, [x for x in args.settings if not x.startswith("speed.")])
+            counted, _ = gankit_iteration(plain_cfg, data, device, Speed.plain(device.type))
             flops_textbook, flops_gankit = count_flops(textbook), count_flops(counted)
             timed = milliseconds({"textbook": textbook, "gankit": fast}, device, warmup, iters)
             textbook_ms, fast_ms = timed["textbook"], timed["gankit"]

@@ -14,6 +14,7 @@ import torch
 
 from gankit.data.batches import Batches
 from gankit.engine.step import Gan, train_iteration
+from gankit.errors import UserError
 
 Iteration = Callable[[int], torch.Tensor]  # 0-based iteration -> statistics (device tensor)
 
@@ -84,7 +85,12 @@ class GraphedIterations:
             if self.warm < WARMUP_ITERATIONS:
                 self.warm += 1
                 return self.recorder.warm_up(self._run)
-            self.stats = self.recorder.capture(self._run)
+            try:
+                self.stats = self.recorder.capture(self._run)
+            except RuntimeError as err:  # an operation that cannot be recorded
+                detail = " ".join(str(err).split())[:200]
+                raise UserError(f"speed.graph: this iteration could not be recorded as a CUDA graph "
+                                f"({detail}); train with speed.graph=false") from None
         self.recorder.replay()
         return self.stats
 

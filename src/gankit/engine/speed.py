@@ -32,6 +32,11 @@ class Speed:
     graph: bool
     compile: bool
 
+    @classmethod
+    def plain(cls, device_type: str) -> "Speed":
+        """Eager fp32, NCHW, for-each optimizers: the reference every switch is compared with."""
+        return cls(device_type, bf16=False, channels_last=False, fused_optimizer=False, graph=False, compile=False)
+
     def autocast(self) -> ContextManager:
         """The context the forward passes and losses run in (bf16 autocast, or nothing)."""
         if not self.bf16:

@@ -38,7 +38,7 @@ class Gan:
     num_classes: int  # > 0: G and D are conditioned on labels
     pack: int  # samples per D input
     noise: torch.Generator  # the only source of latent noise (and G's labels) during training
-    speed: Speed = Speed("cpu", bf16=False, channels_last=False, fused_optimizer=False, graph=False, compile=False)
+    speed: Speed = Speed.plain("cpu")
     reuse_fake: bool = False  # G's step is taken on the fake batch of D's last step
     sync_gradients: Optional[Callable[[nn.Module], None]] = None  # several processes: average grads
     # What the step calls: the modules themselves, or their torch.compile'd forms.

@@ -71,7 +71,7 @@ def build_gan(cfg: RunConfig, device: torch.device, spec: SampleSpec, speed: Opt
               processes: Processes = distributed.SINGLE) -> Gan:
     """Seed the global RNG from the config, then build networks, optimizers, objective,
     regularisers and prior, laid out and wrapped as ``speed`` says."""
-    speed = speed or Speed(device.type, False, False, False, False, False)
+    speed = speed or Speed.plain(device.type)
     torch.manual_seed(cfg.seed)
     generator, discriminator = build_networks(cfg.model, spec)
     for net in (generator, discriminator):
