@@ -1,8 +1,10 @@
 """Optimizers and the learning-rate schedule."""
 
 import pytest
+import torch
 
-from gankit.engine.optim import decayed_lr
+from gankit.config import OptimizerConfig
+from gankit.engine.optim import build_optimizer, decayed_lr, load_optimizer_state, set_lr
 from gankit.engine.train import fit, new_run
 
 
@@ -19,3 +21,26 @@ def test_a_run_with_the_linear_schedule_ends_at_a_small_rate(tmp_path):
     fit(session, show_progress=False)
     assert session.gan.d_optimizer.param_groups[0]["lr"] == pytest.approx(1e-3 / 20)
     assert session.gan.g_optimizer.param_groups[0]["lr"] == pytest.approx(2e-4 / 20)
+
+
+def test_a_tensor_learning_rate_is_updated_in_place_and_survives_a_checkpoint():
+    """A CUDA-graph step reads its rate from a tensor: set_lr must write into that tensor, and
+    loading a state saved with a float rate must keep it (and the other way round)."""
+    cfg = OptimizerConfig(name="adam", lr=1e-3)
+    weight = torch.nn.Parameter(torch.ones(3))
+    tensor_lr = build_optimizer([weight], cfg, fused=True, lr_on=torch.device("cpu"))
+    rate = tensor_lr.param_groups[0]["lr"]
+    assert isinstance(rate, torch.Tensor) and rate.item() == pytest.approx(1e-3)
+    set_lr(tensor_lr, 5e-4)
+    assert tensor_lr.param_groups[0]["lr"] is rate and rate.item() == pytest.approx(5e-4)
+
+    float_lr = build_optimizer([torch.nn.Parameter(torch.ones(3))], cfg)
+    set_lr(float_lr, 2e-4)
+    load_optimizer_state(tensor_lr, float_lr.state_dict())
+    assert tensor_lr.param_groups[0]["lr"] is rate and rate.item() == pytest.approx(2e-4)
+    load_optimizer_state(float_lr, tensor_lr.state_dict())
+    assert float_lr.param_groups[0]["lr"] == pytest.approx(2e-4)
+    assert isinstance(float_lr.param_groups[0]["lr"], float)
+    weight.grad = torch.ones(3)
+    tensor_lr.step()  # the fused step accepts the tensor rate
+    assert weight.detach().lt(1).all()

@@ -16,6 +16,7 @@ from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 from torch import nn
 
+from gankit.engine.optim import load_optimizer_state
 from gankit.engine.step import Gan
 from gankit.errors import UserError
 from gankit.fsutil import atomic_write
@@ -95,8 +96,8 @@ def restore(gan: Gan, payload: dict[str, Any], device: torch.device, path: Path,
     load_weights(gan.generator, payload["generator"], f"checkpoint {path}")
     load_weights(gan.discriminator, payload["discriminator"], f"checkpoint {path}")
     try:
-        gan.g_optimizer.load_state_dict(payload["g_optimizer"])
-        gan.d_optimizer.load_state_dict(payload["d_optimizer"])
+        load_optimizer_state(gan.g_optimizer, payload["g_optimizer"])
+        load_optimizer_state(gan.d_optimizer, payload["d_optimizer"])
         rng = by_rank[rank] if world_size > 1 else payload["rng"]
         gan.noise.set_state(rng["noise"])
         torch.set_rng_state(rng["torch"])

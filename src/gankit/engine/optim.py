@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Optional
 
 import torch
 
@@ -10,20 +10,22 @@ from gankit.config import OptimizerConfig
 
 
 def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: OptimizerConfig, *, fused: bool = False,
-                    capturable: bool = False) -> torch.optim.Optimizer:
+                    capturable: bool = False, lr_on: Optional[torch.device] = None) -> torch.optim.Optimizer:
     """Adam, RMSProp or SGD with the hyperparameters of ``cfg``.
 
     ``fused``: one fused kernel per step (Adam, SGD). ``capturable``: the step can be recorded
-    in a CUDA graph (its step counters live on the device).
+    in a CUDA graph (its step counters live on the device). ``lr_on``: keep the learning rate
+    as a tensor on that device, so that a recorded step reads the rate :func:`set_lr` writes.
     """
+    lr = cfg.lr if lr_on is None else torch.tensor(cfg.lr, dtype=torch.float32, device=lr_on)
     if cfg.name == "adam":
         extra = {"fused": True} if fused else {}
-        return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps,
+        return torch.optim.Adam(params, lr=lr, betas=cfg.betas, eps=cfg.eps,
                                 weight_decay=cfg.weight_decay, capturable=capturable, **extra)
     if cfg.name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=cfg.lr, alpha=cfg.alpha, eps=cfg.eps, momentum=cfg.momentum,
+        return torch.optim.RMSprop(params, lr=lr, alpha=cfg.alpha, eps=cfg.eps, momentum=cfg.momentum,
                                    weight_decay=cfg.weight_decay, capturable=capturable)
-    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
+    return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
                            fused=True if fused else None)
 
 
@@ -37,6 +39,23 @@ def decayed_lr(base_lr: float, schedule: str, step: int, total_steps: int) -> fl
 
 
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
-    """Set every parameter group's learning rate."""
+    """Set every parameter group's learning rate (in place where it is a tensor)."""
     for group in optimizer.param_groups:
-        group["lr"] = lr
+        if isinstance(group["lr"], torch.Tensor):
+            group["lr"].fill_(lr)
+        else:
+            group["lr"] = lr
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict) -> None:
+    """``optimizer.load_state_dict(state)``, keeping each group's learning rate in the form this
+    optimizer was built with (a float, or its own tensor), whatever form the state saved."""
+    built = [group["lr"] for group in optimizer.param_groups]
+    optimizer.load_state_dict(state)
+    for group, original in zip(optimizer.param_groups, built):
+        value = float(group["lr"])
+        if isinstance(original, torch.Tensor):
+            original.fill_(value)
+            group["lr"] = original
+        else:
+            group["lr"] = value

@@ -72,8 +72,6 @@ def graph_obstacle(cfg: RunConfig, device: torch.device, world_size: int) -> str
         return "it needs a CUDA device"
     if cfg.speed.compile:
         return "speed.compile is on"
-    if cfg.optim.schedule != "constant":
-        return f"optim.schedule={cfg.optim.schedule} changes the learning rate every step"
     if world_size > 1:
         return "several processes train together"
     return ""

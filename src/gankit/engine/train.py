@@ -78,7 +78,9 @@ def build_gan(cfg: RunConfig, device: torch.device, spec: SampleSpec, speed: Opt
         net.to(device, memory_format=speed.memory_format)
     noise = torch.Generator(device=device)
     noise.manual_seed(cfg.seed + processes.rank * RANK_NOISE_STRIDE)
-    optimizer_options = {"fused": speed.fused_optimizer, "capturable": speed.graph}
+    # A recorded step reads its learning rate from a tensor, which the schedule updates in place.
+    lr_on = device if speed.graph and cfg.optim.schedule != "constant" else None
+    optimizer_options = {"fused": speed.fused_optimizer, "capturable": speed.graph, "lr_on": lr_on}
     gan = Gan(generator=generator, discriminator=discriminator,
               g_optimizer=build_optimizer(generator.parameters(), cfg.optim.g, **optimizer_options),
               d_optimizer=build_optimizer(discriminator.parameters(), cfg.optim.d, **optimizer_options),
