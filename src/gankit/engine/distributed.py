@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Optional
 
 import torch
@@ -55,10 +56,14 @@ def launched_processes() -> Processes:
     return Processes(rank, world_size, local_rank) if world_size > 1 else SINGLE
 
 
+# Process 0 alone evaluates during training; the others wait for it at the next all-reduce.
+COLLECTIVE_TIMEOUT = timedelta(hours=2)
+
+
 def start(processes: Processes, device_type: str) -> None:
     """Join the process group (NCCL between GPUs, gloo between CPU processes)."""
     if processes.distributed and not dist.is_initialized():
-        dist.init_process_group("nccl" if device_type == "cuda" else "gloo")
+        dist.init_process_group("nccl" if device_type == "cuda" else "gloo", timeout=COLLECTIVE_TIMEOUT)
 
 
 def stop(processes: Processes) -> None:
