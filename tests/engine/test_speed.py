@@ -173,13 +173,18 @@ class ReplayingRecorder:
         self.out.copy_(self.fn())
 
 
-@pytest.mark.parametrize("d_steps", [1, 2])
-def test_graphed_iterations_feed_the_same_batches_and_noise_as_eager(d_steps):
+@pytest.mark.parametrize("d_steps, model", [
+    (1, []),
+    (2, []),
+    (1, ["model.arch=cgan-lab", "model.conditional=kplus1", "model.d_width=16", "train.g_noise=reuse"]),
+    (2, ["train.loss=wasserstein", "regularize.gradient_penalty=10", "model.spectral_norm=true"]),
+], ids=["k1", "k2", "cgan-kplus1-reuse", "wgan-gp-sn-k2"])
+def test_graphed_iterations_feed_the_same_batches_and_noise_as_eager(d_steps, model):
     """The graph runner's plumbing (warm-up, capture, batch index buffer across epochs, returned
     statistics) reproduces the eager run exactly; checked on the CPU with a replaying stand-in."""
     runs = []
     for graphed in (False, True):
-        cfg = build_config(None, [*PLAIN, f"train.d_steps={d_steps}", "data.limit=300"])
+        cfg = build_config(None, [*PLAIN, f"train.d_steps={d_steps}", "data.limit=300", *model])
         _, _, batches, gan = prepare(cfg)
         runner = GraphedIterations(gan, batches, d_steps, ReplayingRecorder()) if graphed else \
             iterations(gan, batches, d_steps)
