@@ -37,7 +37,7 @@ from gankit.data.batches import Batches, to_unit_range
 from gankit.data.sampleset import SampleSet
 from gankit.engine.runner import iterations
 from gankit.engine.speed import Speed, resolve_speed
-from gankit.engine.step import Gan
+from gankit.engine.step import STAT_NAMES, Gan
 from gankit.engine.train import build_gan
 from gankit.errors import UserError
 
@@ -76,7 +76,7 @@ def gankit_iteration(cfg, data: SampleSet, device: torch.device, speed: Speed | 
     batches = Batches(data, cfg.train.batch_size, cfg.seed, device, memory_format=speed.memory_format)
     gan = build_gan(cfg, device, spec, speed)
     runner = iterations(gan, batches, cfg.train.d_steps)
-    totals = torch.zeros(7, device=device)
+    totals = torch.zeros(len(STAT_NAMES), device=device)
 
     def step(i: int) -> None:
         totals.add_(runner(i))  # accumulated on the device, as the loop does
@@ -220,8 +220,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: {err}", file=sys.stderr)
                 return 2
             textbook = textbook_iteration(cfg, data, device)
-            plain_cfg, _ = case_config(case, batch, device, [x for x in args.settings if not x.startswith("speed.")])
-            counted, _ = gankit_iteration(plain_cfg, data, device, Speed.plain(device.type))
+            counted, _ = gankit_iteration(cfg, data, device, Speed.plain(device.type))  # flop_counter needs eager
             flops_textbook, flops_gankit = count_flops(textbook), count_flops(counted)
             timed = milliseconds({"textbook": textbook, "gankit": fast}, device, warmup, iters)
             textbook_ms, fast_ms = timed["textbook"], timed["gankit"]

@@ -163,9 +163,10 @@ Switch = Union[bool, Literal["auto"]]
 
 
 class SpeedConfig(Section):
-    """How the loop is executed. None of these changes what is computed, except ``precision``
-    (bf16 rounds activations); ``auto`` is resolved per device when a run starts and the
-    resolved values are written into the run's config.yaml."""
+    """How the loop is executed. Each computes the same function: ``graph`` bit for bit,
+    ``channels_last``, ``fused_optimizer`` and ``compile`` with different rounding, ``precision``
+    with bf16 activations. ``auto`` is resolved per device when a run starts and the resolved
+    values are written into the run's config.yaml."""
 
     # auto: bf16 where the device computes it natively (a GPU; a CPU only for conv image nets), else fp32
     precision: Literal["auto", "fp32", "bf16"] = "auto"

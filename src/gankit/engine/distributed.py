@@ -102,8 +102,8 @@ def broadcast_weights(module: nn.Module) -> None:
 def mean(values: torch.Tensor) -> torch.Tensor:
     """``values`` averaged over the processes (a new tensor)."""
     values = values.clone()
-    dist.all_reduce(values)
-    return values / dist.get_world_size()
+    average([values])
+    return values
 
 
 def any_process(flag: bool, device: torch.device) -> bool:

@@ -62,8 +62,8 @@ def bf16_supported(device: torch.device) -> bool:
     """Whether ``device`` computes in bf16 natively (Ampere or newer; a CPU with AVX-512 BF16 or AMX)."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    return bool(getattr(torch.backends.mkldnn, "is_available", lambda: False)()) and \
-        bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)())
+    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    return torch.backends.mkldnn.is_available() and native
 
 
 def graph_obstacle(cfg: RunConfig, device: torch.device, world_size: int) -> str:
