@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Optional
@@ -107,6 +108,83 @@ def evaluate(run: Path, samples: Optional[int], inception: bool, inception_weigh
                                       progress=_say)
     click.echo(format_table(measurements))
     click.echo(f"written: {path}", err=True)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="HTML file to write (default: RUN/report.html, STUDY_DIR/report.html, or ./report.html for several runs).")
+def report(paths: tuple[Path, ...], out: Optional[Path]) -> None:
+    """One self-contained HTML page: gankit report RUN|STUDY_DIR [RUN ...] [-o FILE.html]
+
+    One run: curves, loss table, grids under a slider, metrics, config. Several runs: side by
+    side under one slider. A study: verdicts, the table of arms, curves by arm, figures, runs.
+    """
+    from gankit.report import build_report
+
+    click.echo(str(build_report(list(paths), out)))
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, required=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Study directory (default: studies/NAME); run the same command again to continue it.")
+@click.option("--seeds", type=int, help="Seeds per arm (0 .. N-1; default: the study's).")
+@click.option("--steps", type=int, help="Training steps of every run (default: the study's).")
+@click.option("--jobs", type=int, default=1, show_default=True, help="Trainings at once; the cores are divided between them.")
+@click.option("--cores", type=int, help="Cores to divide between the jobs (default: all this process may use).")
+@click.option("--executor", default="local", show_default=True,
+              help="local, submitit-local (submitit on this machine) or slurm (submitit on a Slurm cluster).")
+@click.option("--slurm", "slurm", multiple=True, metavar="KEY=VALUE",
+              help="submitit parameter for the cluster jobs, e.g. slurm_partition=gpu, gpus_per_node=1, timeout_min=120.")
+@click.option("--prior", "priors", multiple=True, help='Sampling studies: a prior to sample, e.g. "normal(-10,1)" (repeat).')
+def study(args: tuple[str, ...], out: Optional[Path], seeds: Optional[int], steps: Optional[int], jobs: int,
+          cores: Optional[int], executor: str, slurm: tuple[str, ...], priors: tuple[str, ...]) -> None:
+    """Run a study: gankit study NAME|FILE.yaml [RUN ...] [key=value ...]
+
+    Trains every arm x seed of the study as an ordinary run under OUT/runs, measures each, judges
+    the study's claims over the seeds and writes OUT/summary.json and OUT/report.html. Started
+    again, it skips finished runs and resumes interrupted ones. key=value sets a study key
+    (base=conv1d-sines) or a config key of every arm (train.log_every=10). `gankit studies` lists them.
+    """
+    from gankit.config import parse_override
+    from gankit.studies.executors import StudyStopped
+    from gankit.studies.run import StudyOptions, run_study
+    from gankit.studies.summary import format_summary
+
+    name, rest = args[0], args[1:]
+    overrides = [a for a in rest if "=" in a]
+    runs = [Path(a) for a in rest if "=" not in a]
+    parameters = {}
+    for text in slurm:
+        key, value = parse_override(text)
+        parameters[".".join(key)] = value
+    options = StudyOptions(out=out, seeds=seeds, steps=steps, jobs=jobs, cores=cores, executor=executor,
+                           slurm=parameters, overrides=overrides, priors=priors)
+    given = {"--out": out, "--seeds": seeds, "--steps": steps, "--jobs": jobs if jobs != 1 else None,
+             "--cores": cores, "--executor": executor if executor != "local" else None}
+    command = shlex.join(["gankit", "study", *args] + [str(part) for option, value in given.items()
+                                                         if value is not None for part in (option, value)]
+                         + [part for text in slurm for part in ("--slurm", text)]
+                         + [part for prior in priors for part in ("--prior", prior)])
+    try:
+        result = run_study(name, runs, options, say=_say)
+    except StudyStopped:
+        click.echo(f"gankit: study stopped; every training wrote its checkpoint. Continue with: {command}", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    click.echo(format_summary(result.summary))
+    click.echo(f"summary: {result.study_dir / 'summary.json'}", err=True)
+    if result.report is not None:
+        click.echo(f"report: {result.report}", err=True)
+
+
+@cli.command()
+def studies() -> None:
+    """List the studies that ship with gankit, with the question each answers."""
+    from gankit.studies.spec import builtin_names, load_study
+
+    for name in builtin_names():
+        click.echo(f"{name:<16} {load_study(name).question}")
 
 
 @cli.command()

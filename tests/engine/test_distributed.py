@@ -50,8 +50,10 @@ def test_two_processes_hold_identical_weights_and_write_one_complete_run(tmp_pat
             "samples/step_000008.png", "checkpoints/last.pt", "generator.safetensors", "loss_curve.png",
             "loss_table.md"} <= files
     assert len([f for f in files if f.startswith("events.out.tfevents")]) == 1
-    steps = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    assert steps == [0, 4, 8]  # written once, not once per process
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [0, 4, 8]  # written once, not once per process
+    for record in records:  # the norms of the averaged gradients (tests/engine/test_grad_norms.py)
+        assert 0 < record["g_grad_norm"] < float("inf") and 0 < record["d_grad_norm"] < float("inf")
 
 
 def test_processes_see_different_shares_of_the_data(tmp_path):

@@ -50,6 +50,8 @@ def test_every_preset_trains_two_steps(preset, request, tmp_path):
     for record in records:
         for key in ("d_real", "d_fake", "d_loss", "g_loss", "d_x", "d_g_z", "img_per_s"):
             assert isinstance(record[key], float) and record[key] == record[key]
+        for key in ("g_grad_norm", "d_grad_norm"):
+            assert isinstance(record[key], float) and 0 < record[key] < float("inf"), (record["step"], key)
 
 
 def test_run_names_are_never_reused(tmp_path):

@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from torch import nn
 
 from gankit.config import build_config
@@ -79,13 +81,18 @@ def test_evaluation_during_training_lands_in_metrics(tmp_path, gankit):
 
 
 def test_eval_mistakes(tmp_path, gankit):
-    runs = tmp_path / "runs"
-    gankit("train", "conv1d-sines", *TINY, "--runs-dir", str(runs), "--no-progress")
-    code, _, err = gankit("eval", str(runs / "conv1d-sines"))
-    assert code == 2 and "no metric applies to data.source=sines" in err
+    runs, images = tmp_path / "runs", tmp_path / "images"
+    images.mkdir()
+    for i in range(16):
+        Image.fromarray(np.full((20, 20), 15 * i, dtype=np.uint8)).save(images / f"{i:02d}.png")
+    folder = ["data.source=folder", f"data.root={images}", *TINY]
+    code, _, err = gankit("train", "digits", *folder, "--name", "folder", "--runs-dir", str(runs), "--no-progress")
+    assert code == 0, err
+    code, _, err = gankit("eval", str(runs / "folder"))
+    assert code == 2 and "no metric applies to data.source=folder" in err
     code, _, err = gankit("eval", str(tmp_path / "nothing"))
     assert code == 2 and "not a gankit run directory" in err
-    code, _, err = gankit("train", "conv1d-sines", *TINY, "eval.every=1", "--name", "never", "--runs-dir", str(runs))
+    code, _, err = gankit("train", "digits", *folder, "eval.every=1", "--name", "never", "--runs-dir", str(runs))
     assert code == 2 and "no metric applies" in err
     assert not (runs / "never").exists()  # refused before the run directory was made
 

@@ -18,24 +18,34 @@ from gankit.data.sampleset import SampleSet
 from gankit.errors import UserError
 
 DATA_SEED = 1207  # the synthetic sines are fixed: the same config always gives the same set
+HELD_OUT_SEED = 7021  # held-out sines for evaluation: same distribution, never the training set
 SINE_LENGTH = 64  # default time steps of a sine
 FREQUENCY = (0.5, 3.0)  # cycles per sequence
 AMPLITUDE = (0.2, 1.0)
 
 
-def sines(cfg: DataConfig) -> SampleSet:
-    """``cfg.count`` sines of random frequency, phase and amplitude, one per channel."""
+def sines(cfg: DataConfig, seed: int = DATA_SEED) -> SampleSet:
+    """``cfg.count`` sines of random frequency, phase and amplitude, one per channel, drawn with
+    ``seed`` (the training set: DATA_SEED)."""
     length = cfg.length or SINE_LENGTH
-    gen = torch.Generator().manual_seed(DATA_SEED)
+    gen = torch.Generator().manual_seed(seed)
     shape = (cfg.count, cfg.channels, 1)
     frequency = FREQUENCY[0] + (FREQUENCY[1] - FREQUENCY[0]) * torch.rand(shape, generator=gen)
     phase = 2 * math.pi * torch.rand(shape, generator=gen)
     amplitude = AMPLITUDE[0] + (AMPLITUDE[1] - AMPLITUDE[0]) * torch.rand(shape, generator=gen)
     t = torch.arange(length, dtype=torch.float32) / length
     waves = amplitude * torch.sin(2 * math.pi * frequency * t + phase)
-    text = (f"sines: {cfg.count} x {cfg.channels} channel(s) x {length} steps, frequency "
+    name = "sines" if seed == DATA_SEED else f"sines (seed {seed})"
+    text = (f"{name}: {cfg.count} x {cfg.channels} channel(s) x {length} steps, frequency "
             f"{FREQUENCY[0]}-{FREQUENCY[1]} cycles, amplitude {AMPLITUDE[0]}-{AMPLITUDE[1]}")
     return SampleSet(samples=waves.contiguous(), labels=None, num_classes=None, description=text)
+
+
+def held_out_sines(cfg: DataConfig, n: int) -> SampleSet:
+    """``n`` fresh sines of the training set's distribution, length and channels, drawn with
+    HELD_OUT_SEED instead of DATA_SEED: real data the generator never saw, for evaluation."""
+    data = sines(cfg.model_copy(update={"count": n}), seed=HELD_OUT_SEED)
+    return SampleSet(data.samples, None, None, "held-out " + data.description)
 
 
 def read_array(path: Path) -> np.ndarray:

@@ -1,13 +1,14 @@
 """One training iteration, as in the textbook: k steps of D, then one step of G.
 
-Nothing here reads a value back to the host: the statistics of an iteration are returned as
-one device tensor, which the loop adds up and reads once per log interval.
+Nothing here reads a value back to the host: each step names its statistics where it computes
+them (:class:`DStepStatistics`, :class:`GStepStatistics`), the iteration packs them into one
+device tensor (:class:`Statistics`), which the loop adds up and reads once per log interval.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 import torch
 from torch import nn
@@ -17,8 +18,81 @@ from gankit.objectives import Objective
 from gankit.priors import Prior
 from gankit.regularize import DStepContext, Regularizers
 
-# The order of the values in the statistics vector an iteration returns.
-STAT_NAMES = ("d_real", "d_fake", "d_loss", "g_loss", "d_x", "d_g_z", "d_penalty")
+
+class DStepStatistics(NamedTuple):
+    """What one D step measures (device tensors, 0-dim), named as metrics.jsonl names it."""
+
+    d_real: torch.Tensor  # D's loss term on the real batch
+    d_fake: torch.Tensor  # D's loss term on the fake batch
+    d_loss: torch.Tensor  # D's total loss, penalties included
+    d_x: torch.Tensor  # mean D(x), as shown (a probability, or a critic's score)
+    d_g_z: torch.Tensor  # mean D(G(z)), as shown
+    d_penalty: torch.Tensor  # the sum of D's penalties (0 without any)
+    d_grad_norm: torch.Tensor  # L2 norm of D's gradient (processes averaged), before the optimizer step
+
+
+class GStepStatistics(NamedTuple):
+    """What one G step measures (device tensors, 0-dim), named as metrics.jsonl names it."""
+
+    g_loss: torch.Tensor  # G's loss
+    g_grad_norm: torch.Tensor  # L2 norm of G's gradient (processes averaged), before the optimizer step
+
+
+class Statistics(NamedTuple):
+    """The statistics of one iteration: D's from its last step, G's from its step.
+
+    The one place that orders them: the fields are the statistics' keys in metrics.jsonl, in
+    order, and :meth:`pack` stacks them in that order into the vector the loop adds up.
+    """
+
+    d_real: torch.Tensor
+    d_fake: torch.Tensor
+    d_loss: torch.Tensor
+    g_loss: torch.Tensor
+    d_x: torch.Tensor
+    d_g_z: torch.Tensor
+    d_penalty: torch.Tensor
+    g_grad_norm: torch.Tensor
+    d_grad_norm: torch.Tensor
+
+    @classmethod
+    def of(cls, d: DStepStatistics, g: GStepStatistics) -> "Statistics":
+        """Both steps' statistics, matched by name (a missing or unknown name is a TypeError)."""
+        return cls(**d._asdict(), **g._asdict())
+
+    def pack(self) -> torch.Tensor:
+        """One detached device vector, in field order: no host transfer."""
+        return torch.stack(self).detach()
+
+    @classmethod
+    def read(cls, packed: torch.Tensor) -> dict[str, float]:
+        """The named values of a packed vector (or of a mean of packed vectors), read with one
+        host transfer and rounded for the log: to 6 decimals, and gradient norms, which may
+        vanish, to 6 significant digits."""
+        return {name: float(f"{value:.6g}") if name in GRADIENT_NORMS else round(value, 6)
+                for name, value in zip(cls._fields, packed.tolist())}
+
+
+STAT_NAMES = Statistics._fields  # the order of the values in a packed statistics vector
+GRADIENT_NORMS = ("g_grad_norm", "d_grad_norm")
+
+
+def gradient_norm(gradients: list[torch.Tensor], device: torch.device) -> torch.Tensor:
+    """The L2 norm of all ``gradients`` (on ``device``) together, as one vector: a 0-dim tensor.
+
+    Tensor operations only (one for-each kernel where the device has it): no host sync, and it
+    can be recorded in a CUDA graph.
+    """
+    if not gradients:
+        return torch.zeros((), device=device)
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(gradients)))
+
+
+def step_gradients(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
+    """The gradients ``optimizer`` steps with (its parameters are read from the optimizer: no
+    walk over the module's tree on the hot path)."""
+    return [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+
 
 BatchSource = Callable[[int], tuple[torch.Tensor, Optional[torch.Tensor]]]
 
@@ -63,17 +137,20 @@ class Gan:
         """D's real-vs-fake score of a batch, one per D input."""
         return self.objective.score(_float(self.d_forward(x, labels)))
 
-    def apply(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, module: nn.Module) -> None:
-        """Back-propagate ``loss`` into ``module`` (averaged over processes) and step."""
+    def apply(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, module: nn.Module) -> torch.Tensor:
+        """Back-propagate ``loss`` into ``module`` (averaged over processes) and step; returns
+        the L2 norm of the gradient the step was taken with (a device tensor)."""
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.sync_gradients is not None:
             self.sync_gradients(module)
+        norm = gradient_norm(step_gradients(optimizer), loss.device)
         optimizer.step()
+        return norm
 
 
 def discriminator_step(gan: Gan, real: torch.Tensor, labels: Optional[torch.Tensor],
-                       keep_fake: bool = False) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+                       keep_fake: bool = False) -> tuple[DStepStatistics, Optional[torch.Tensor]]:
     """One step of D on a real batch and a fake batch of the same classes.
 
     Returns its statistics, and (with ``keep_fake``) the fake batch still attached to G's graph,
@@ -93,18 +170,19 @@ def discriminator_step(gan: Gan, real: torch.Tensor, labels: Optional[torch.Tens
             score=gan.score, real=real, real_score=gan.objective.score(real_out), fake=fake.detach(),
             labels=labels, pack=gan.pack, noise=gan.noise))
         total = terms.total if penalty is None else terms.total + penalty
-    gan.apply(gan.d_optimizer, total, gan.discriminator)
+    grad_norm = gan.apply(gan.d_optimizer, total, gan.discriminator)
     gan.regularizers.after_step(gan.discriminator)
-    penalty = torch.zeros((), device=real.device) if penalty is None else penalty
-    stats = torch.stack([terms.real, terms.fake, total,
-                         gan.objective.realness(_detach(real_out)), gan.objective.realness(_detach(fake_out)),
-                         penalty]).detach()
+    stats = DStepStatistics(
+        d_real=terms.real.detach(), d_fake=terms.fake.detach(), d_loss=total.detach(),
+        d_x=gan.objective.realness(_detach(real_out)), d_g_z=gan.objective.realness(_detach(fake_out)),
+        d_penalty=torch.zeros((), device=real.device) if penalty is None else penalty.detach(),
+        d_grad_norm=grad_norm)
     return stats, (fake if keep_fake else None)
 
 
 def generator_step(gan: Gan, batch_size: int, device: torch.device,
-                   fake: Optional[torch.Tensor] = None, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """One step of G against the current D; returns G's loss.
+                   fake: Optional[torch.Tensor] = None, labels: Optional[torch.Tensor] = None) -> GStepStatistics:
+    """One step of G against the current D; returns its statistics.
 
     G's samples are drawn here from fresh noise on uniformly drawn classes, unless ``fake`` (and
     its ``labels``) from D's step are given to be reused.
@@ -116,23 +194,23 @@ def generator_step(gan: Gan, batch_size: int, device: torch.device,
                 labels = gan.sample_labels(batch_size, device)
                 fake = gan.g_forward(gan.sample_z(batch_size, device), labels)
             g_loss = gan.objective.g_loss(_float(gan.d_forward(fake, labels)), labels)
-        gan.apply(gan.g_optimizer, g_loss, gan.generator)
+        grad_norm = gan.apply(gan.g_optimizer, g_loss, gan.generator)
     finally:
         gan.discriminator.requires_grad_(True)
-    return g_loss.detach()
+    return GStepStatistics(g_loss=g_loss.detach(), g_grad_norm=grad_norm)
 
 
 def train_iteration(gan: Gan, batches: BatchSource, iteration: int, d_steps: int) -> torch.Tensor:
     """Iteration ``iteration`` (0-based): ``d_steps`` D steps on consecutive batches, one G step.
 
-    Returns the statistics in :data:`STAT_NAMES` order, D's taken from its last step.
+    Returns its :class:`Statistics`, packed (D's taken from its last step).
     """
     for k in range(d_steps):
         real, labels = batches(iteration * d_steps + k)
         last = k == d_steps - 1
         d_stats, fake = discriminator_step(gan, real, labels, keep_fake=gan.reuse_fake and last)
-    g_loss = generator_step(gan, real.shape[0], real.device, fake, labels if gan.num_classes else None)
-    return torch.cat([d_stats[:3], g_loss.view(1), d_stats[3:]])
+    g_stats = generator_step(gan, real.shape[0], real.device, fake, labels if gan.num_classes else None)
+    return Statistics.of(d_stats, g_stats).pack()
 
 
 def _float(out):

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 import torch
 import yaml
@@ -20,14 +21,15 @@ from gankit.config import RunConfig, build_config, load_run_config
 from gankit.data import load_samples, resolved_settings, sample_spec
 from gankit.data.batches import Batches
 from gankit.engine import distributed
-from gankit.engine.checkpoint import LAST, export_generator, read_checkpoint, restore, rng_state, save_checkpoint
+from gankit.engine.checkpoint import (GENERATOR_FILE, LAST, export_generator, generator_step, read_checkpoint,
+                                      restore, rng_state, save_checkpoint)
 from gankit.engine.device import resolve_device
 from gankit.engine.distributed import Processes, launched_processes
 from gankit.engine.runner import iterations
 from gankit.engine.optim import build_optimizer, decayed_lr, set_lr
 from gankit.engine.speed import Speed, resolve_speed
 from gankit.engine.stop import StopRequest, TrainingStopped
-from gankit.engine.step import STAT_NAMES, Gan
+from gankit.engine.step import STAT_NAMES, Gan, Statistics, gradient_norm
 from gankit.errors import UserError
 from gankit.fsutil import atomic_write_text
 from gankit.nets import build_networks
@@ -167,13 +169,25 @@ def resume_run(run_dir: Path, overrides: list[str], make_evaluator: Optional[Eva
     payload = read_checkpoint(run_dir / LAST)
     device, spec, batches, gan = prepare(cfg, processes)
     step = restore(gan, payload, device, run_dir / LAST, processes.rank, processes.world_size)
-    if cfg.train.steps <= step:
+    finishing = cfg.train.steps == step and not _generator_written(run_dir, step)
+    if cfg.train.steps <= step and not finishing:
         raise UserError(f"{run_dir} is already at step {step}; set train.steps to more than that to continue")
     evaluator = _evaluator(cfg, make_evaluator) if processes.writer else None
     if processes.writer:
         write_config(run_dir, cfg)
         MetricsLog(run_dir).truncate_after(step)
     return Session(cfg, run_dir, device, spec, batches, gan, step, evaluator, processes)
+
+
+def _generator_written(run_dir: Path, step: int) -> bool:
+    """Whether the run's exported generator is the one of ``step`` (a run killed between its last
+    checkpoint and the export has a checkpoint of the last step but no final generator)."""
+    if not (run_dir / GENERATOR_FILE).is_file():
+        return False
+    try:
+        return generator_step(run_dir) == step
+    except UserError:  # a damaged export is written anew
+        return False
 
 
 def grid_steps(cfg: RunConfig) -> set[int]:
@@ -215,22 +229,56 @@ def generate(generator: torch.nn.Module, z: torch.Tensor, labels: Optional[torch
         return generator(z, labels)
 
 
-@torch.no_grad()
 def initial_statistics(session: Session) -> torch.Tensor:
-    """The losses of the untrained networks on the first batch, in inference mode (step 0)."""
+    """The step-0 record, packed :class:`Statistics`: the untrained networks on the first batch
+    (this process's share), in inference mode (BatchNorm on running statistics, no dropout),
+    with noise from a generator of its own.
+
+    ``d_grad_norm`` and ``g_grad_norm`` are the L2 norms of the gradients of D's loss with
+    respect to D's weights and of G's loss with respect to G's weights, on this same forward
+    pass. No penalty is evaluated (``d_penalty`` is 0, and D's loss and gradient are without
+    it), and in inference mode BatchNorm nets can have far smaller gradients than in their
+    first training step. Nothing changes: autograd returns the gradients without storing them
+    on the parameters, no optimizer steps, and no weight, buffer or random generator moves.
+    """
     gan = session.gan
     real, labels = session.batches.get(0)
     labels = labels if gan.num_classes else None
     noise = torch.Generator(real.device).manual_seed(session.cfg.seed + FIXED_NOISE_SEED_OFFSET)
     z = gan.prior.sample(real.shape[0], gan.z_dim, device=real.device, generator=noise)
     objective = gan.objective
-    with inference(gan.discriminator):
+    with evaluation(gan.generator), evaluation(gan.discriminator):
         real_out = gan.discriminator(real, labels)
-        fake_out = gan.discriminator(generate(gan.generator, z, labels), labels)
-    terms = objective.d_terms(real_out, fake_out, labels, labels)
-    return torch.stack([terms.real, terms.fake, terms.total, objective.g_loss(fake_out, labels),
-                        objective.realness(real_out), objective.realness(fake_out),
-                        torch.zeros((), device=real.device)])
+        fake_out = gan.discriminator(gan.generator(z, labels), labels)
+        terms = objective.d_terms(real_out, fake_out, labels, labels)
+        g_loss = objective.g_loss(fake_out, labels)
+        d_grad_norm = gradient_norm_of(terms.total, gan.discriminator, keep_graph=True)
+        g_grad_norm = gradient_norm_of(g_loss, gan.generator)
+    return Statistics(d_real=terms.real, d_fake=terms.fake, d_loss=terms.total, g_loss=g_loss,
+                      d_x=objective.realness(real_out), d_g_z=objective.realness(fake_out),
+                      d_penalty=torch.zeros((), device=real.device),
+                      g_grad_norm=g_grad_norm, d_grad_norm=d_grad_norm).pack()
+
+
+@contextmanager
+def evaluation(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
+    """``module`` in eval mode (BatchNorm on running statistics, no dropout), gradients on;
+    then the mode it was in."""
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.enable_grad():
+            yield module
+    finally:
+        module.train(was_training)
+
+
+def gradient_norm_of(loss: torch.Tensor, module: torch.nn.Module, keep_graph: bool = False) -> torch.Tensor:
+    """The L2 norm of the gradient of ``loss`` with respect to ``module``'s weights, computed
+    by autograd without storing it on the parameters (their ``.grad`` stay as they are)."""
+    weights = [p for p in module.parameters() if p.requires_grad]
+    grads = torch.autograd.grad(loss, weights, retain_graph=keep_graph, allow_unused=True)
+    return gradient_norm([g for g in grads if g is not None], loss.device)
 
 
 def shown_scores(gan: Gan, points: torch.Tensor) -> torch.Tensor:
@@ -261,8 +309,7 @@ class Tracker:
         ``iterations=0`` records ``totals`` as they are (the untrained networks at step 0).
         """
         now = time.perf_counter()
-        values = (totals / max(iterations, 1)).tolist()
-        record = {"step": step, **{k: round(v, 6) for k, v in zip(STAT_NAMES, values)}}
+        record = {"step": step, **Statistics.read(totals / max(iterations, 1))}
         seconds = now - self.interval_start
         record.update(self.session.gan.objective.derived(record))
         if measurements:
@@ -389,9 +436,12 @@ def fit(session: Session, show_progress: Optional[bool] = None) -> Path:
             tracker.log(0, initial_statistics(session), 0)
             if 0 in grid_steps(session.cfg):
                 tracker.picture(0, inputs)
+        finishing = session.step == session.cfg.train.steps  # resumed only to write what the end writes
         with StopRequest() as stop:
             train_until_done(session, tracker, inputs, stop)
         if tracker is not None:
+            if finishing:
+                tracker.summaries()
             export_generator(session.run_dir, session.gan.generator, session.step)
     finally:
         if tracker is not None:

@@ -3,13 +3,15 @@
 2-D toys: mode coverage. MNIST-like images (MNIST, Fashion-MNIST, the embedded digits): the
 domain classifier's Fréchet distance to the test split, the class histogram's KL to uniform and,
 for conditional runs, the accuracy of the requested class. Stacked MNIST: modes captured and
-KL over 26,000 samples. Any images, on request: Inception metrics through torch-fidelity.
+KL over 26,000 samples. Sequences (sines, a sequence file): the Fréchet distance of signal
+features and the squared MMD to real sequences. Any images, on request: Inception metrics
+through torch-fidelity.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -17,20 +19,27 @@ import torch
 
 from gankit.config import RunConfig, load_run_config
 from gankit.data import load_samples, to_model_units
+from gankit.data.sequences import DATA_SEED, held_out_sines
 from gankit.data.toys import MIXTURES
 from gankit.errors import UserError
 from gankit.fsutil import atomic_write_text
 from gankit.metrics.classes import class_histogram, kl_to_uniform, label_accuracy, stacked_modes
 from gankit.metrics.classifier import CLASSIFIABLE, domain_classifier
+from gankit.metrics.diversity import DIVERSITY_SAMPLES, diversity_ratio
+from gankit.metrics.diversity import protocol as diversity_protocol
 from gankit.metrics.frechet import frechet_between
 from gankit.metrics.inception import inception_metrics
 from gankit.metrics.modes import STD_RADIUS, mode_coverage
+from gankit.metrics.sequences import (MEDIAN_LIMIT, KernelReference, kernel_reference, mmd_against,
+                                      sequence_features)
 from gankit.nets.layers import inference
 from gankit.priors import parse_prior
 
 TOY_SAMPLES = 2500  # the VEEGAN / PacGAN protocol
 STACKED_SAMPLES = 26000  # the VEEGAN / PacGAN Stacked MNIST protocol
 IMAGE_SAMPLES = 10000
+SEQUENCE_SAMPLES = 2000
+SEQUENCE_SOURCES = ("sines", "sequences")
 REFERENCE_LIMIT = 10000
 SAMPLE_SEED = 12345  # evaluation draws its own noise: it never touches the training RNGs
 BATCH = 500
@@ -49,13 +58,14 @@ class Measurement:
 
 
 def generate_samples(generator: torch.nn.Module, cfg: RunConfig, n: int,
-                     device: torch.device = torch.device("cpu")) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
-    """``n`` samples (on the CPU) from the training prior, in inference mode, with a fixed seed;
-    conditional generators make every class in turn. Returns (samples, requested labels)."""
+                     device: torch.device = torch.device("cpu"), prior: Optional[str] = None
+                     ) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+    """``n`` samples (on the CPU) from the training prior (or ``prior``), in inference mode, with
+    a fixed seed; conditional generators make every class in turn. Returns (samples, requested labels)."""
     classes = getattr(generator, "num_classes", 0)
     labels = torch.arange(n) % classes if classes else None
     noise = torch.Generator().manual_seed(SAMPLE_SEED)
-    z = parse_prior(cfg.train.prior).sample(n, cfg.model.z_dim, generator=noise)
+    z = parse_prior(prior or cfg.train.prior).sample(n, cfg.model.z_dim, generator=noise)
     with inference(generator):
         parts = [generator(z[i:i + BATCH].to(device), None if labels is None else labels[i:i + BATCH].to(device))
                  .float().cpu() for i in range(0, n, BATCH)]
@@ -66,6 +76,16 @@ def _reference(cfg: RunConfig, split: str) -> torch.Tensor:
     """Real samples in model units from ``split`` (the first REFERENCE_LIMIT)."""
     data_cfg = cfg.data.model_copy(update={"split": split, "limit": REFERENCE_LIMIT, "download": False})
     return to_model_units(load_samples(data_cfg).samples)
+
+
+@dataclass(frozen=True)
+class SequenceReference:
+    """Real sequences for the sequence metrics, with their features and kernel statistics."""
+
+    samples: torch.Tensor
+    name: str  # what they are, for the protocol
+    features: torch.Tensor
+    kernel: KernelReference
 
 
 class Evaluator:
@@ -81,6 +101,9 @@ class Evaluator:
         self._classifier = None
         self._reference_features = None
         self._reference_images = None
+        self._reference_sequences = None
+        self._diversity_reference = None
+        self._prior: Optional[str] = None
         if not self.applicable():
             raise UserError(f"no metric applies to data.source={cfg.data.source} "
                             f"({', '.join(self.supported())} have them; any images: --inception)")
@@ -88,7 +111,7 @@ class Evaluator:
     @staticmethod
     def supported() -> list[str]:
         """Data sources with built-in metrics."""
-        return [*MIXTURES, *CLASSIFIABLE, "stacked-mnist"]
+        return [*MIXTURES, *CLASSIFIABLE, "stacked-mnist", *SEQUENCE_SOURCES]
 
     def applicable(self) -> bool:
         """Whether any metric applies to this run."""
@@ -101,23 +124,44 @@ class Evaluator:
             self._classifier = domain_classifier(source, data.image_size, data.root, progress=self.progress)
         return self._classifier
 
-    def __call__(self, generator: torch.nn.Module, device: torch.device = torch.device("cpu")) -> list[Measurement]:
-        """Every applicable measurement of ``generator``."""
+    def __call__(self, generator: torch.nn.Module, device: torch.device = torch.device("cpu"),
+                 prior: Optional[str] = None) -> list[Measurement]:
+        """Every applicable measurement of ``generator``, sampled from the training prior or ``prior``
+        (a prior it was not trained with: the protocols then say so)."""
+        self._prior = prior
         source = self.cfg.data.source
         results: list[Measurement] = []
         if source in MIXTURES:
             results += self._modes(generator, device)
         elif source == "stacked-mnist":
             results += self._stacked(generator, device)
+        elif source in SEQUENCE_SOURCES:
+            results += self._sequences(generator, device)
         elif source in CLASSIFIABLE and self.cfg.data.channels == 1:
             results += self._domain(generator, device)
+        results.append(self._diversity(generator, device))
         if self.inception:
             results += self._inception(generator, device)
+        if prior is not None:
+            results = [replace(m, protocol=f"{m.protocol}; G sampled from {prior}") for m in results]
         return results
+
+    def _generate(self, generator, n: int, device) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """``n`` evaluation samples from the prior being measured."""
+        return generate_samples(generator, self.cfg, n, device, prior=self._prior)
+
+    def _diversity(self, generator, device) -> Measurement:
+        if self._diversity_reference is None:
+            data_cfg = self.cfg.data.model_copy(update={"limit": DIVERSITY_SAMPLES, "download": False})
+            self._diversity_reference = to_model_units(load_samples(data_cfg).samples)
+        reference = self._diversity_reference
+        samples, _ = self._generate(generator, len(reference), device)
+        return Measurement("diversity", diversity_ratio(samples, reference),
+                           diversity_protocol(len(reference), f"{len(reference)} real training samples"))
 
     def _modes(self, generator, device) -> list[Measurement]:
         n = self.samples or TOY_SAMPLES
-        points, _ = generate_samples(generator, self.cfg, n, device)
+        points, _ = self._generate(generator, n, device)
         mixture = MIXTURES[self.cfg.data.source]()
         coverage = mode_coverage(points, mixture.means, mixture.std)
         protocol = (f"VEEGAN/PacGAN protocol on {mixture.name}: {n} samples; high-quality = within "
@@ -133,7 +177,7 @@ class Evaluator:
         n = self.samples or IMAGE_SAMPLES
         source = self.cfg.data.source
         classifier = self.classifier(source)
-        images, labels = generate_samples(generator, self.cfg, n, device)
+        images, labels = self._generate(generator, n, device)
         if self._reference_features is None:
             split = "train" if source == "digits" else "test"
             self._reference_features = classifier.features(_reference(self.cfg, split))
@@ -156,22 +200,57 @@ class Evaluator:
     def _stacked(self, generator, device) -> list[Measurement]:
         n = self.samples or STACKED_SAMPLES
         classifier = self.classifier("mnist")
-        images, _ = generate_samples(generator, self.cfg, n, device)
+        images, _ = self._generate(generator, n, device)
         per_channel = torch.stack([classifier.predict(images[:, c:c + 1]) for c in range(3)], 1)
         counts = class_histogram(stacked_modes(per_channel), 1000)
         protocol = f"Stacked MNIST: {n} samples, each channel classified by the {classifier.describe()}"
         return [Measurement("stacked_modes", int((counts > 0).sum()), protocol + "; modes out of 1000", 1000),
                 Measurement("stacked_kl", kl_to_uniform(counts), protocol + "; KL(mode histogram || uniform)")]
 
+    def sequence_reference(self) -> SequenceReference:
+        """Real sequences to compare with, prepared once: held-out sines (SEQUENCE_SAMPLES of
+        them), or the first REFERENCE_LIMIT sequences of the run's own file (its training data)."""
+        if self._reference_sequences is None:
+            if self.cfg.data.source == "sines":
+                data = held_out_sines(self.cfg.data, SEQUENCE_SAMPLES)
+                name = f"{data.description}, not the training draw (seed {DATA_SEED})"
+            else:
+                data = load_samples(self.cfg.data.model_copy(update={"limit": REFERENCE_LIMIT}))
+                name = f"the training data itself, not held out: the first {len(data)} of {data.description}"
+            self._reference_sequences = SequenceReference(data.samples, name, sequence_features(data.samples),
+                                                          kernel_reference(data.samples))
+        return self._reference_sequences
+
+    def _sequences(self, generator, device) -> list[Measurement]:
+        n = self.samples or SEQUENCE_SAMPLES
+        reference = self.sequence_reference()
+        sequences, _ = self._generate(generator, n, device)
+        if sequences.shape[1:] != reference.samples.shape[1:]:
+            raise UserError(f"the generator makes sequences of shape {tuple(sequences.shape[1:])}, the data "
+                            f"{tuple(reference.samples.shape[1:])}")
+        count, channels, length = reference.samples.shape
+        median_of = f"the reference's first {MEDIAN_LIMIT}" if count > MEDIAN_LIMIT else "the reference"
+        basis = f"{n} samples vs {reference.name} (gankit.metrics.sequences)"
+        return [
+            Measurement("seq_fd", frechet_between(sequence_features(sequences), reference.features),
+                        f"Fréchet distance of {reference.features.shape[1]} sequence features (per channel: rfft "
+                        f"magnitudes / length, all {length // 2 + 1} bins; mean, std, mean |first difference|), "
+                        f"{basis}"),
+            Measurement("seq_mmd", mmd_against(sequences, reference.kernel),
+                        f"unbiased squared MMD, Gaussian kernel exp(-|a-b|²/(2 sigma²)) on the flattened "
+                        f"{channels}x{length} sequences, sigma = median pairwise Euclidean distance within "
+                        f"{median_of} = {reference.kernel.sigma:.4g}, {basis}"),
+        ]
+
     def _inception(self, generator, device) -> list[Measurement]:
-        if self.cfg.data.channels not in (1, 3) or self.cfg.data.source in MIXTURES:
+        if self.cfg.data.channels not in (1, 3) or self.cfg.data.source in (*MIXTURES, *SEQUENCE_SOURCES):
             raise UserError("Inception metrics need images")
         n = self.samples or IMAGE_SAMPLES
         if self._reference_images is None:
             split = "test" if self.cfg.data.source in ("mnist", "fashion-mnist", "cifar10", "stacked-mnist") else "train"
             self._reference_images = _reference(self.cfg, split)
             self._inception_reference = f"{self.cfg.data.source} {split} split ({len(self._reference_images)} images)"
-        images, _ = generate_samples(generator, self.cfg, n, device)
+        images, _ = self._generate(generator, n, device)
         values = inception_metrics(images, self._reference_images, self.inception_weights)
         protocol = (f"torch-fidelity {_fidelity_version()}, Inception-v3 (2015-12-05 weights), {n} samples vs "
                     f"{self._inception_reference}, grey replicated to RGB, resized by torch-fidelity")
@@ -188,11 +267,14 @@ def format_table(measurements: list[Measurement]) -> str:
     """The measurements as an aligned text table, e.g. ``modes 24/25``-style lines."""
     lines = []
     shares = {"high_quality", "class_accuracy", "precision", "recall"}
+    small = {"seq_fd", "seq_mmd"}  # often below 1e-3: four significant digits, not four decimals
     for m in measurements:
         if m.out_of is not None:
             shown = f"{int(m.value)}/{m.out_of}"
         elif m.name in shares:
             shown = f"{100 * m.value:.2f}%"
+        elif m.name in small:
+            shown = f"{m.value:.4g}"
         else:
             shown = f"{m.value:.4f}"
         lines.append(f"{m.name:<15} {shown:>10}   {m.protocol}")

@@ -1,0 +1,263 @@
+"""``gankit study``: plan a study's runs, train what is missing, measure, judge, report.
+
+Every step reads and writes only the study directory:
+
+    DIR/study.yaml        the study as it was run (its file, with --steps, --seeds and overrides)
+    DIR/plans/<run>.yaml  what each run is trained from
+    DIR/runs/<run>/       ordinary run directories (gankit report, sample, eval and TensorBoard work on them)
+    DIR/logs/<run>.log    each training's console output
+    DIR/figures/          pictures the study draws (latent-shift: samples per prior, codes, G's first layer)
+    DIR/summary.json      the table over seeds and the verdicts
+    DIR/report.html       the page
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import yaml
+
+from gankit.config import parse_override
+from gankit.errors import UserError
+from gankit.fsutil import atomic_write_text
+from gankit.studies import plan as planning
+from gankit.studies.executors import Job, StudyStopped, make_executor
+from gankit.studies.measures import Measurer, Metric, RunView, metric_info
+from gankit.studies.spec import StudySpec, dump_study, load_study, validate_study
+from gankit.studies.summary import Measured, build_summary, write_summary
+
+Say = Callable[[str], None]
+FIGURES = "figures"
+STUDY_FILE = "study.yaml"
+
+
+@dataclass
+class StudyOptions:
+    """How to run a study: where, how big, how many at once, on what."""
+
+    out: Optional[Path] = None  # default: studies/<name>
+    seeds: Optional[int] = None
+    steps: Optional[int] = None
+    jobs: int = 1
+    cores: Optional[int] = None  # cores to divide between the jobs (default: all available)
+    executor: str = "local"
+    slurm: dict = field(default_factory=dict)
+    overrides: Sequence[str] = ()  # study keys (base=...) or config overrides for every arm
+    priors: Sequence[str] = ()  # sampling studies: replace the priors sampled
+    report: bool = True
+
+
+@dataclass
+class StudyResult:
+    """What a finished study leaves: its directory, summary and report."""
+
+    study_dir: Path
+    summary: dict[str, Any]
+    report: Optional[Path]
+
+
+def _prior_slug(prior: str) -> str:
+    keep = "".join(c if c.isalnum() or c in ".-" else "_" for c in prior.lower()).strip("_")
+    return keep.replace("__", "_") or "prior"
+
+
+def resolve_spec(study: str, options: StudyOptions) -> tuple[StudySpec, Optional[Path]]:
+    """The study file with the command line's changes applied, validated."""
+    spec = load_study(study)
+    study_file = Path(study).resolve() if Path(study).is_file() else None
+    data = spec.to_dict()
+    study_keys = set(StudySpec.model_fields) - {"arms", "sample", "claims", "set", "measure", "curves"}
+    for text in options.overrides:
+        path, value = parse_override(text)
+        if len(path) == 1 and path[0] in study_keys:
+            data[path[0]] = value
+        else:
+            data.setdefault("set", {})[".".join(path)] = value
+    if options.seeds is not None:
+        if options.seeds < 1:
+            raise UserError(f"--seeds must be at least 1 (got {options.seeds})")
+        data["seeds"] = list(range(options.seeds))
+    if options.steps is not None:
+        if options.steps < 1:
+            raise UserError(f"--steps must be at least 1 (got {options.steps})")
+        data["steps"] = options.steps
+    if options.priors:
+        if not data.get("sample"):
+            raise UserError(f"--prior: study {spec.name} does not sample from priors")
+        data["sample"] = [{"name": _prior_slug(p), "prior": p} for p in options.priors]
+        data["claims"] = [c for c in data.get("claims", [])
+                          if {c["arm"], c.get("other")} - {None} <= {_prior_slug(p) for p in options.priors}]
+    return validate_study(data, f"study {spec.name}"), study_file
+
+
+def _train_missing(spec: StudySpec, study_file: Optional[Path], study_dir: Path, options: StudyOptions,
+                   say: Say) -> list[planning.RunPlan]:
+    """Plan every run, then train those not finished (skipping finished ones, resuming the rest)."""
+    plans = planning.plan_runs(spec, study_file)
+    for plan in plans:
+        planning.check_compatible(study_dir, plan)
+    queue, done = [], 0
+    for plan in plans:
+        run = planning.run_dir(study_dir, plan)
+        state = planning.run_state(run, plan.steps)
+        if state is planning.State.FINISHED:
+            done += 1
+            continue
+        if state is planning.State.EMPTY:
+            planning.clear_empty_run(run)
+            state = planning.State.NEW
+        path = planning.write_plan(study_dir, plan)
+        if state is planning.State.NEW:
+            argv = ["train", str(path), "--name", plan.name, "--runs-dir", str(study_dir / planning.RUNS)]
+        else:
+            argv = ["train", "--resume", str(run), f"train.steps={plan.steps}"]
+        queue.append(Job(plan.name, argv + ["--no-progress"], study_dir / planning.LOGS / f"{plan.name}.log"))
+    say(f"study {spec.name}: {len(plans)} runs ({len(spec.arms)} arms x {len(spec.seeds)} seeds), "
+        f"{done} finished, {len(queue)} to train" + (f", {options.jobs} at a time" if queue else ""))
+    if queue:
+        executor = make_executor(options.executor, options.jobs, options.cores, study_dir / "submitit", options.slurm)
+        outcomes = executor.run(queue, lambda line: say(f"  {line}"))
+        stopped = [o for o in outcomes if o.code == 130]
+        failed = [o for o in outcomes if o.code not in (0, 130)]
+        if stopped:
+            raise StudyStopped()
+        if failed:
+            names = ", ".join(f"{o.job.name} ({o.detail or f'exit {o.code}'})" for o in failed)
+            raise UserError(f"{len(failed)} run(s) failed: {names}; logs in {study_dir / planning.LOGS}")
+    return plans
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A run the study measures: its name, training arm, seed (or position) and directory."""
+
+    name: str
+    arm: str
+    seed: int
+    path: Path
+
+
+def _given_runs(spec: StudySpec, runs: Sequence[Path]) -> list[Unit]:
+    """Runs named on the command line (sampling studies only), numbered in the order given."""
+    if not spec.sample:
+        raise UserError(f"study {spec.name} trains its own runs; give no run directories")
+    from gankit.config import load_run_config
+
+    given = []
+    for index, run in enumerate(map(Path, runs)):
+        load_run_config(run)
+        if planning.exported_step(run) is None and planning.checkpoint_step(run) is None:
+            raise UserError(f"{run} has no trained generator yet")
+        given.append(Unit(run.name, spec.arms[0].name, index, run))
+    return given
+
+
+def _relative(path: Path, study_dir: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(study_dir.resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def _measure(spec: StudySpec, units: list[Unit], study_dir: Path, say: Say
+             ) -> tuple[list[Measured], dict[str, Metric]]:
+    """Measure each run (under each sampling arm); returns the rows and what each value is."""
+    measurer = Measurer(progress=say)
+    measured = []
+    say(f"measuring {len(units)} run(s): {', '.join(spec.measure)}")
+    for unit in units:
+        ways = [(arm.name, arm.prior) for arm in spec.sample] or [(unit.arm, None)]
+        for arm, prior in ways:
+            view = RunView(unit.path, prior=prior)
+            values = measurer.measure(spec.measure, view)
+            measured.append(Measured(unit.name, arm, unit.seed, _relative(unit.path, study_dir),
+                                     *_status(unit.path, view), values))
+    keys = list(dict.fromkeys(k for m in measured for k in m.values))
+    return measured, {k: metric_info(k, measurer.protocols) for k in keys}
+
+
+def _status(run: Path, view: RunView) -> tuple[str, Optional[int]]:
+    step = planning.exported_step(run)
+    if step is None:
+        step = planning.checkpoint_step(run)
+    finished = step is not None and step >= view.cfg.train.steps
+    return ("finished" if finished else "in progress"), step
+
+
+def _latent_figures(spec: StudySpec, units: list[Unit], study_dir: Path) -> tuple[list[dict], list[dict]]:
+    """Sampling studies: the first run's samples per prior, and where the codes lie and what
+    they do to G's first layer."""
+    from gankit.data import sample_spec
+    from gankit.metrics.evaluate import generate_samples
+    from gankit.studies.latent import draw_codes_figure, draw_first_layer_figure
+    from gankit.track import save_view
+
+    name, view = units[0].name, RunView(units[0].path)
+    cfg, generator = view.cfg, view.generator
+    priors = [(arm.shown, arm.prior) for arm in spec.sample]
+    folder = study_dir / FIGURES
+    samples = []
+    for arm in spec.sample:
+        count = 64 if sample_spec(cfg.data).kind != "points" else 1000
+        drawn, labels = generate_samples(generator, cfg, count, prior=arm.prior)
+        path = folder / f"samples-{arm.name}.png"
+        nrow = generator.num_classes or None
+        save_view(sample_spec(cfg.data).kind, drawn, path, nrow=nrow)
+        samples.append({"arm": arm.name, "path": f"{FIGURES}/{path.name}",
+                        "caption": f"{name} sampled from {arm.prior}"})
+    figures = [
+        {"path": f"{FIGURES}/codes.png", "title": "Where each prior's codes lie",
+         "caption": "Distance of each code from the training prior's mean; the grey band holds 99% of the "
+                    "training prior's own codes. Codes outside it are inputs G never saw."},
+        {"path": f"{FIGURES}/first-layer.png", "title": "What the codes do to G's first layer",
+         "caption": f"Pre-activations of G's first nonlinearity ({name}); a shifted prior moves them far from "
+                    "where G was trained (units stuck on or off), a narrow one squeezes them together."},
+    ]
+    draw_codes_figure(cfg, priors, folder / "codes.png")
+    draw_first_layer_figure(generator, cfg, priors, folder / "first-layer.png")
+    return figures, samples
+
+
+def run_study(study: str, runs: Sequence[Path] = (), options: Optional[StudyOptions] = None,
+              say: Optional[Say] = None) -> StudyResult:
+    """Run the study ``study`` (a built-in name or a study file) end to end and return its summary.
+
+    Trains every arm x seed not yet finished in the study directory (or, for a sampling study,
+    takes ``runs`` when given), measures each run, judges the claims, writes summary.json and
+    the report. Raises StudyStopped when interrupted (the trainings wrote their checkpoints).
+    """
+    options = options or StudyOptions()
+    say = say or (lambda text: None)
+    spec, study_file = resolve_spec(study, options)
+    study_dir = Path(options.out or Path("studies") / spec.name)
+    if study_dir.exists() and not study_dir.is_dir():
+        raise UserError(f"--out {study_dir} is a file, not a folder")
+    study_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(study_dir / STUDY_FILE, dump_study(spec))
+    if runs:
+        units = _given_runs(spec, runs)
+    else:
+        plans = _train_missing(spec, study_file, study_dir, options, say)
+        units = [Unit(p.name, p.arm.name, p.seed, planning.run_dir(study_dir, p)) for p in plans]
+    measured, metrics = _measure(spec, units, study_dir, say)
+    figures, samples = _latent_figures(spec, units, study_dir) if spec.sample else ([], [])
+    summary = build_summary(spec, measured, metrics, figures, samples)
+    write_summary(study_dir, summary)
+    report = None
+    if options.report:
+        from gankit.report import build_report
+
+        report = build_report([study_dir])
+    return StudyResult(study_dir, summary, report)
+
+
+def read_spec(study_dir: Path) -> StudySpec:
+    """The spec a study directory was run with."""
+    path = Path(study_dir) / STUDY_FILE
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as err:
+        raise UserError(f"{path} cannot be read: {err}") from None
+    return validate_study(data, str(path))

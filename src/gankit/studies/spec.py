@@ -1,0 +1,238 @@
+"""A study as data: a base preset, its arms, the seeds, what to measure and the claims to judge.
+
+Built-in studies are YAML files in ``gankit/studies/builtin``; a user's study is a YAML file of
+the same form. ``load_study`` reads either and validates it with pydantic, so every mistake is
+one line naming the key.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from gankit.config import _parse_yaml, _suggest
+from gankit.errors import UserError
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+ClaimKind = Literal["better", "best", "above", "below"]
+
+
+class Part(BaseModel):
+    """Base of every part of a study file: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _slug(name: str) -> str:
+    if not SLUG.match(name):
+        raise ValueError(f"'{name}' must be lower-case letters, digits, '.', '_' or '-' (it names folders)")
+    return name
+
+
+class Arm(Part):
+    """One training arm: config overrides applied to the study's base preset."""
+
+    name: str
+    label: Optional[str] = None  # shown in tables and legends (default: the name)
+    base: Optional[str] = None  # another preset for this arm (default: the study's)
+    group: Optional[str] = None  # arms of one group belong together (e.g. the data they train on)
+    set: dict[str, Any] = {}  # config overrides, ``{"train.prior": "uniform(-1,1)"}``
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_slug(cls, name: str) -> str:
+        return _slug(name)
+
+    @property
+    def shown(self) -> str:
+        """The arm's label, or its name."""
+        return self.label or self.name
+
+
+class SampleArm(Part):
+    """One way of sampling each trained run: a latent prior it may never have seen."""
+
+    name: str
+    label: Optional[str] = None
+    prior: str
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_slug(cls, name: str) -> str:
+        return _slug(name)
+
+    @field_validator("prior")
+    @classmethod
+    def _prior_parses(cls, text: str) -> str:
+        from gankit.priors import parse_prior
+
+        try:
+            parse_prior(text)
+        except UserError as err:
+            raise ValueError(str(err)) from None
+        return text
+
+    @property
+    def shown(self) -> str:
+        """The arm's label, or its prior."""
+        return self.label or self.prior
+
+
+class Claim(Part):
+    """A statement the study judges from its measurements (see gankit.studies.verdicts).
+
+    ``better``: ``arm`` beats ``other`` on ``metric``; ``best``: ``arm`` beats every other arm
+    (of its group); ``above`` / ``below``: ``arm``'s mean lies above / below ``threshold``.
+    """
+
+    claim: str  # the statement, in words
+    kind: ClaimKind
+    metric: str
+    arm: str
+    other: Optional[str] = None  # better: the arm it is compared with
+    threshold: Optional[float] = None  # above / below
+    explain: list[str] = []  # metrics quoted as the why, for both arms
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Claim":
+        if self.kind == "better" and not self.other:
+            raise ValueError(f"claim '{self.claim}': kind better needs 'other'")
+        if self.kind in ("above", "below") and self.threshold is None:
+            raise ValueError(f"claim '{self.claim}': kind {self.kind} needs 'threshold'")
+        return self
+
+
+MEASURES = ("convergence", "stability", "quality", "gap_closed", "diversity", "collapse", "grad_norms",
+            "outputs", "codes", "first_layer")
+
+
+class StudySpec(Part):
+    """Everything that defines a study; saved (resolved) as ``study.yaml`` in its directory."""
+
+    name: str
+    title: str = ""
+    question: str = ""
+    description: str = ""
+    base: str = "digits"  # the preset every arm starts from
+    set: dict[str, Any] = {}  # overrides for every arm
+    steps: Optional[int] = Field(None, ge=1)  # train.steps of every arm (None: the preset's)
+    seeds: list[int] = [0, 1, 2]
+    arms: list[Arm] = [Arm(name="trained")]
+    sample: list[SampleArm] = []  # sampling arms: each trained run is measured under each prior
+    measure: list[str] = ["quality"]
+    curves: list[str] = ["d_real", "d_fake", "g_loss"]
+    claims: list[Claim] = []
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_slug(cls, name: str) -> str:
+        return _slug(name)
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _seed_count(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value < 1:
+                raise ValueError("at least one seed")
+            return list(range(value))
+        return value
+
+    @field_validator("measure")
+    @classmethod
+    def _known_measures(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if name not in MEASURES:
+                raise ValueError(f"unknown measure '{name}'{_suggest(name, list(MEASURES))}; "
+                                 f"measures: {', '.join(MEASURES)}")
+        return names
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "StudySpec":
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise ValueError("seeds must be distinct, and at least one")
+        for names, what in (([a.name for a in self.arms], "arm"), ([a.name for a in self.sample], "sample arm")):
+            if len(set(names)) != len(names):
+                raise ValueError(f"two {what}s share a name")
+        sampled = bool(self.sample)
+        arm_names = [a.name for a in (self.sample if sampled else self.arms)]
+        for claim in self.claims:
+            for arm in filter(None, (claim.arm, claim.other)):
+                if arm not in arm_names:
+                    raise ValueError(f"claim '{claim.claim}' names arm '{arm}'{_suggest(arm, arm_names)}; "
+                                     f"arms: {', '.join(arm_names)}")
+        if sampled and len(self.arms) != 1:
+            raise ValueError("a study with sampling arms trains one arm (its runs are what is sampled)")
+        for name in ("codes", "first_layer"):
+            if name in self.measure and not sampled:
+                raise ValueError(f"measure '{name}' needs sampling arms ('sample:')")
+        return self
+
+    @property
+    def shown_arms(self) -> list:
+        """The arms a table has rows for: the sampling arms, or else the training arms."""
+        return list(self.sample) if self.sample else list(self.arms)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as plain YAML-ready data."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+def builtin_names() -> list[str]:
+    """Names of the studies that ship with gankit."""
+    folder = resources.files("gankit.studies") / "builtin"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_study(name_or_path: str) -> StudySpec:
+    """Read a built-in study by name (``noise``) or a study file (``my-study.yaml``)."""
+    path = Path(name_or_path).expanduser()
+    if name_or_path.endswith((".yaml", ".yml")) or path.is_file():
+        if not path.is_file():
+            raise UserError(f"study file not found: {name_or_path}")
+        text, what = path.read_text(), f"study file {name_or_path}"
+        default_name = path.stem
+    else:
+        names = builtin_names()
+        if name_or_path not in names:
+            raise UserError(f"unknown study '{name_or_path}'{_suggest(name_or_path, names)}; "
+                            f"studies: {', '.join(names)}")
+        text = (resources.files("gankit.studies") / "builtin" / f"{name_or_path}.yaml").read_text()
+        what, default_name = f"study {name_or_path}", name_or_path
+    data = _parse_yaml(text, what)
+    data.setdefault("name", default_name)
+    return validate_study(data, what)
+
+
+def validate_study(data: dict[str, Any], what: str = "study") -> StudySpec:
+    """Validate plain study data, turning the first problem into a one-line UserError."""
+    try:
+        return StudySpec.model_validate(data)
+    except ValidationError as err:
+        raise UserError(f"{what}: {_describe(err.errors()[0])}") from None
+
+
+def _describe(error: dict[str, Any]) -> str:
+    """One line for one pydantic error in a study file, with a suggestion for misspelt keys."""
+    loc = [str(part) for part in error["loc"]]
+    key = ".".join(loc)
+    if error["type"] == "extra_forbidden":
+        model: Any = StudySpec
+        for part in loc[:-1]:
+            if part.isdigit():
+                continue
+            model = {"arms": Arm, "sample": SampleArm, "claims": Claim}.get(part, model)
+        return f"unknown key '{key}'{_suggest(loc[-1], list(model.model_fields))}"
+    message = error["msg"].removeprefix("Value error, ")
+    if not loc:
+        return message
+    return f"key '{key}': {message}"
+
+
+def dump_study(spec: StudySpec) -> str:
+    """The spec as YAML text."""
+    return yaml.safe_dump(spec.to_dict(), sort_keys=False, allow_unicode=True)
