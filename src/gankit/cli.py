@@ -34,6 +34,8 @@ def train(args: tuple[str, ...], name: Optional[str], runs_dir: Path, resume: Op
     With no preset, trains the embedded default (scikit-learn's digits, offline, minutes on a CPU).
     Overrides set any config key, e.g. train.steps=600 optim.g.lr=1e-4.
     """
+    import torch
+
     from gankit.engine import distributed
     from gankit.engine.stop import TrainingStopped
     from gankit.engine.train import fit, new_run, resume_run
@@ -59,7 +61,8 @@ def train(args: tuple[str, ...], name: Optional[str], runs_dir: Path, resume: Op
         if processes.writer:
             workers = f" x {processes.world_size} processes" if processes.distributed else ""
             click.echo(f"run directory: {session.run_dir}", err=True)
-            click.echo(f"speed: {session.device}{workers}, {session.speed.describe()}", err=True)
+            threads = f" ({torch.get_num_threads()} threads)" if session.device.type == "cpu" else ""
+            click.echo(f"speed: {session.device}{threads}{workers}, {session.speed.describe()}", err=True)
         try:
             fit(session, show_progress=progress)
         except TrainingStopped as stopped:

@@ -230,7 +230,8 @@ def test_train_prints_how_it_runs(gankit, tmp_path):
                           "--runs-dir", str(tmp_path))
     assert code == 0
     precision = "bf16" if bf16_supported(torch.device("cpu")) else "fp32"
-    assert f"speed: cpu, {precision}, channels_last, fused optimizers" in err
+    threads = torch.get_num_threads()
+    assert f"speed: cpu ({threads} threads), {precision}, channels_last, fused optimizers" in err
 
 
 def test_a_failed_capture_is_one_clear_error():

@@ -9,6 +9,7 @@ import torch
 
 from gankit.config import preset_names
 from gankit.engine.train import fit, new_run, resume_run
+from gankit.errors import UserError
 
 FAST = ["train.log_every=1", "train.sample_steps=[0]", "train.checkpoint_every=1000"]
 
@@ -116,3 +117,23 @@ def test_resume_continues_exactly(tmp_path, preset, extra):
     resumed_log = (resumed.run_dir / "metrics.jsonl").read_text().splitlines()
     losses = lambda lines, step: {k: v for k, v in json.loads(lines[step]).items() if k != "img_per_s"}
     assert losses(straight_log, -1) == losses(resumed_log, -1)
+
+
+def test_a_run_killed_before_its_final_export_is_finished_by_resuming(tmp_path):
+    """A checkpoint of the last step without generator.safetensors (a kill between the two):
+    resuming with the same steps writes the generator and the summaries, training nothing."""
+    session = new_run(None, ["train.steps=4", "train.log_every=1", "train.sample_steps=[0]"], runs_root=tmp_path)
+    fit(session, show_progress=False)
+    run = session.run_dir
+    exported = (run / "generator.safetensors").read_bytes()
+    rows = (run / "metrics.jsonl").read_text()
+    for name in ("generator.safetensors", "loss_table.md", "loss_table.csv", "loss_curve.png"):
+        (run / name).unlink()
+    resumed = resume_run(run, [])
+    assert resumed.step == 4
+    fit(resumed, show_progress=False)
+    assert (run / "generator.safetensors").read_bytes() == exported
+    assert (run / "metrics.jsonl").read_text() == rows  # no step trained twice
+    assert all((run / name).is_file() for name in ("loss_table.md", "loss_table.csv", "loss_curve.png"))
+    with pytest.raises(UserError, match="already at step 4"):  # a finished run is not resumed again
+        resume_run(run, [])

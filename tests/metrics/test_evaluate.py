@@ -26,14 +26,15 @@ TINY = ["train.steps=2", "train.log_every=1", "train.sample_steps=[0]", "train.b
 
 
 class FixedSamples(nn.Module):
-    """A stand-in generator that returns given samples, in order, whatever the noise."""
+    """A stand-in generator that returns given samples, in order and from the start again when
+    they run out, whatever the noise."""
 
     def __init__(self, samples: torch.Tensor, num_classes: int = 0):
         super().__init__()
         self.samples, self.num_classes, self.used = samples, num_classes, 0
 
     def forward(self, z, labels=None):
-        out = self.samples[self.used:self.used + len(z)]
+        out = self.samples[(self.used + torch.arange(len(z))) % len(self.samples)]
         self.used += len(z)
         return out
 
@@ -64,8 +65,10 @@ def test_gankit_eval_prints_modes_and_writes_json(tmp_path, gankit):
     assert "modes" in out and "/8" in out and "high_quality" in out
     payload = json.loads((runs / "ring8" / "eval" / "step_000002.json").read_text())
     assert payload["step"] == 2
-    assert {m["name"] for m in payload["measurements"]} == {"modes", "high_quality", "mode_kl"}
-    assert all("VEEGAN/PacGAN protocol" in m["protocol"] for m in payload["measurements"])
+    by_name = {m["name"]: m for m in payload["measurements"]}
+    assert set(by_name) == {"modes", "high_quality", "mode_kl", "diversity"}
+    assert all("VEEGAN/PacGAN protocol" in by_name[k]["protocol"] for k in ("modes", "high_quality", "mode_kl"))
+    assert "mean pairwise Euclidean distance" in by_name["diversity"]["protocol"]
 
 
 def test_evaluation_during_training_lands_in_metrics(tmp_path, gankit):

@@ -105,14 +105,18 @@ def _notes(study: StudyData) -> list[str]:
 def study_context(ids: Ids, study: StudyData) -> dict:
     """Everything the study template shows."""
     order = arm_order(study)
-    arms = [(study.arm_label(a), study.runs_of(a)) for a in order]
-    arms = [(label, runs) for label, runs in arms if runs]
-    charts = [arm_chart(ids, key, arms) for key in study.curves
-              if any(key in run.keys() for _, runs in arms for run in runs)]
-    panels = []
+    group_of = {a.name: a.group for a in study.arms}
+    charts = []
+    for group in dict.fromkeys(group_of.get(a) for a in order):  # arms of one group share their charts
+        arms = [(study.arm_label(a), study.runs_of(a)) for a in order if group_of.get(a) == group]
+        arms = [(label, runs) for label, runs in arms if runs]
+        charts += [arm_chart(ids, key, arms, group=group) for key in study.curves
+                   if any(key in run.keys() for _, runs in arms for run in runs)]
+    panels, shown = [], set()
     for arm in order:
         first = next((run for run in study.runs_of(arm) if run.grids), None)
-        if first is not None:
+        if first is not None and first.path not in shown:  # arms that sample one run show it once
+            shown.add(first.path)
             panels.append(Panel(study.arm_label(arm), frames(first), subtitle=first.path.name))
     facts = [(label, value) for label, value in (
         ("base", study.base), ("steps", fmt(study.steps) if study.steps is not None else ""),

@@ -170,8 +170,9 @@ def runs_charts(ids: Ids, runs: Sequence[RunData], labels: Sequence[str]) -> lis
     return charts
 
 
-def arm_chart(ids: Ids, key: str, arms: Sequence[tuple[str, Sequence[RunData]]]) -> Markup:
-    """One chart of ``key``: per arm the mean over its runs at each step, shaded from min to max."""
+def arm_chart(ids: Ids, key: str, arms: Sequence[tuple[str, Sequence[RunData]]], group: Optional[str] = None) -> Markup:
+    """One chart of ``key``: per arm the mean over its runs at each step, shaded from min to max
+    (the arms of ``group``, named in the title)."""
     lines = []
     for i, (label, runs) in enumerate(arms):
         band = mean_band(runs, key)
@@ -182,6 +183,8 @@ def arm_chart(ids: Ids, key: str, arms: Sequence[tuple[str, Sequence[RunData]]])
     every = [r for _, runs in arms for r in runs]
     q = describe(key, _loss_of(every))
     title = f"{q.label[0].upper() + q.label[1:]}: mean over seeds, shaded min to max"
+    if group:
+        title = f"{group}: {title}"
     return _chart(ids, title, _unit(key, every), lines, probability=key in OUTPUT_KEYS and q.unit == "probability")
 
 

@@ -5,7 +5,7 @@ Convergence here means reaching that level for good:
 
 * the curve is smoothed by a trailing moving average over ``window`` logged values
   (``max(3, n // 20)`` of the n logs);
-* its final level is the median of the raw values over the last quarter of the run, its
+* its final level is the mean of the raw values over the last quarter of the run, its
   band the larger of 2 standard deviations of the smoothed curve over that quarter and 5% of the
   smoothed curve's whole range;
 * the settling step is the first logged step from which the smoothed curve stays inside the
@@ -61,7 +61,7 @@ def settling(steps: Sequence[float], values: Sequence[float], window: Optional[i
         return Settling(None, math.nan, math.nan, math.nan, math.nan)
     smoothed = smooth(y, window or default_window(len(y)))
     tail = max(2, int(math.ceil(len(y) * TAIL)))
-    level = float(np.median(y[-tail:]))
+    level = float(y[-tail:].mean())
     band = max(BAND_STDS * float(smoothed[-tail:].std()), BAND_RANGE_SHARE * float(np.ptp(smoothed)), 1e-12)
     outside = np.nonzero(np.abs(smoothed - level) > band)[0]
     first = 0 if len(outside) == 0 else int(outside[-1]) + 1

@@ -255,5 +255,7 @@ def make_executor(kind: str, jobs: int, cores: Optional[int], folder: Path, slur
         if slurm:
             raise UserError("--slurm options need --executor slurm (or submitit-local)")
         return LocalExecutor(jobs, threads)
+    if kind == "slurm":  # each job gets the cores Slurm gives it, not a share of this machine's
+        threads = int((slurm or {}).get("cpus_per_task", 1))
     cluster = "local" if kind == "submitit-local" else "slurm"
     return SubmititExecutor(folder, cluster, jobs, threads, dict(slurm or {}))

@@ -23,8 +23,9 @@ from gankit.studies import convergence
 from gankit.track import read_metrics
 
 Values = dict[str, Optional[float]]
-COLLAPSED_KL = math.log(2)  # a class histogram as uneven as one missing half the classes
 COLLAPSED_DIVERSITY = 0.5
+MIN_HIGH_QUALITY = 0.01  # toys: fewer samples near a mode than this say nothing of which modes
+CLASSES = 10  # the digit classifiers' classes
 EARLY_SHARE = 0.1  # "early in training": the first tenth of the steps
 
 
@@ -40,7 +41,7 @@ class Metric:
 
 
 _SETTLE = ("the first logged step from which the trailing moving average (max(3, n/20) logs) stays within "
-           "max(2 std of the smoothed tail, 5% of its range) of the median of the last quarter of the run, "
+           "max(2 std of the smoothed tail, 5% of its range) of the mean of the last quarter of the run, "
            "for every watched curve (D's and G's losses; the Wasserstein estimate for WGAN), the latest of them "
            "(gankit.studies.convergence)")
 _AFTER = "over the logged values from the settling step on, averaged over the watched curves"
@@ -55,9 +56,12 @@ METRICS: dict[str, Metric] = {m.key: m for m in [
            "(the data's own: domain_fd for digit images, seq_fd for sequences) that training closed; "
            "the untrained G is rebuilt from the run's seed"),
     Metric("collapsed", "collapsed", "share of seeds", "lower",
-           "a run has collapsed when, at its last evaluation (eval.every), it covers at most half the modes "
-           f"(toys), or its class histogram's KL to uniform exceeds log 2 or its diversity is below "
-           f"{COLLAPSED_DIVERSITY} (digit images)"),
+           "a run has collapsed when, at its last evaluation (eval.every), its samples are worth at most half "
+           f"the modes (effective modes <= K/2) or their diversity is below {COLLAPSED_DIVERSITY}"),
+    Metric("effective_modes", "effective modes", "modes", "higher",
+           "K·exp(-KL to uniform) at the last evaluation: the number of equally used modes the samples' "
+           "histogram is worth (toys: modes of the high-quality samples, when at least 1% are; digit images: "
+           "the classifier's classes); K for an even spread, 1 for one mode"),
     Metric("collapse_step", "collapse from", "steps", None,
            "the first evaluation step from which the run stays collapsed to the end (runs that collapsed)"),
     Metric("modes_lost", "modes lost", "modes", "lower",
@@ -240,27 +244,36 @@ def _diversity(measurer: Measurer, view: RunView) -> Values:
     return {"diversity": measurer.evaluate(view).get("diversity")}
 
 
+def effective_modes(record: dict, modes: int) -> Optional[float]:
+    """K·exp(-KL to uniform) of a logged evaluation: how many equally used modes (or classes) the
+    samples' histogram is worth; None when too few samples are near any mode to tell."""
+    if "eval_mode_kl" in record:
+        if record.get("eval_high_quality", 0) < MIN_HIGH_QUALITY or not _finite(record["eval_mode_kl"]):
+            return None
+        return modes * math.exp(-record["eval_mode_kl"])
+    if "eval_class_kl" in record and _finite(record["eval_class_kl"]) is not None:
+        return modes * math.exp(-record["eval_class_kl"])
+    return None
+
+
 def _collapse(measurer: Measurer, view: RunView) -> Values:
     """Collapse read from the evaluations logged during training (eval.every)."""
     records = [r for r in view.records if any(k.startswith("eval_") for k in r)]
     if not records:
-        return {"collapsed": None, "collapse_step": None, "modes_lost": None}
+        return {"collapsed": None, "collapse_step": None, "effective_modes": None, "modes_lost": None}
     mixture = MIXTURES.get(view.cfg.data.source)
-    if mixture is not None:
-        modes_of = mixture().num_modes
-        modes = [r.get("eval_modes", 0) for r in records]
-        flags = [m <= modes_of / 2 for m in modes]
-        lost: Optional[float] = float(max(modes) - modes[-1])
-    else:
-        flags = [r.get("eval_class_kl", 0) > COLLAPSED_KL
-                 or r.get("eval_diversity", math.inf) < COLLAPSED_DIVERSITY for r in records]
-        lost = None
+    modes = mixture().num_modes if mixture is not None else CLASSES
+    effective = [effective_modes(r, modes) for r in records]
+    flags = [(e is not None and e <= modes / 2) or r.get("eval_diversity", math.inf) < COLLAPSED_DIVERSITY
+             for r, e in zip(records, effective)]
     since = None
     for record, flag in zip(reversed(records), reversed(flags)):
         if not flag:
             break
         since = float(record["step"])
-    return {"collapsed": float(flags[-1]), "collapse_step": since, "modes_lost": lost}
+    covered = [r["eval_modes"] for r in records if "eval_modes" in r]
+    return {"collapsed": float(flags[-1]), "collapse_step": since, "effective_modes": effective[-1],
+            "modes_lost": float(max(covered) - covered[-1]) if covered else None}
 
 
 def _grad_norms(measurer: Measurer, view: RunView) -> Values:

@@ -92,12 +92,9 @@ def resolve_spec(study: str, options: StudyOptions) -> tuple[StudySpec, Optional
     return validate_study(data, f"study {spec.name}"), study_file
 
 
-def _train_missing(spec: StudySpec, study_file: Optional[Path], study_dir: Path, options: StudyOptions,
-                   say: Say) -> list[planning.RunPlan]:
-    """Plan every run, then train those not finished (skipping finished ones, resuming the rest)."""
-    plans = planning.plan_runs(spec, study_file)
-    for plan in plans:
-        planning.check_compatible(study_dir, plan)
+def _train_missing(spec: StudySpec, plans: list[planning.RunPlan], study_dir: Path, executor, jobs: int,
+                   say: Say) -> None:
+    """Train the planned runs not finished yet: skip finished ones, resume the rest."""
     queue, done = [], 0
     for plan in plans:
         run = planning.run_dir(study_dir, plan)
@@ -115,9 +112,8 @@ def _train_missing(spec: StudySpec, study_file: Optional[Path], study_dir: Path,
             argv = ["train", "--resume", str(run), f"train.steps={plan.steps}"]
         queue.append(Job(plan.name, argv + ["--no-progress"], study_dir / planning.LOGS / f"{plan.name}.log"))
     say(f"study {spec.name}: {len(plans)} runs ({len(spec.arms)} arms x {len(spec.seeds)} seeds), "
-        f"{done} finished, {len(queue)} to train" + (f", {options.jobs} at a time" if queue else ""))
+        f"{done} finished, {len(queue)} to train" + (f", {jobs} at a time" if queue else ""))
     if queue:
-        executor = make_executor(options.executor, options.jobs, options.cores, study_dir / "submitit", options.slurm)
         outcomes = executor.run(queue, lambda line: say(f"  {line}"))
         stopped = [o for o in outcomes if o.code == 130]
         failed = [o for o in outcomes if o.code not in (0, 130)]
@@ -126,7 +122,6 @@ def _train_missing(spec: StudySpec, study_file: Optional[Path], study_dir: Path,
         if failed:
             names = ", ".join(f"{o.job.name} ({o.detail or f'exit {o.code}'})" for o in failed)
             raise UserError(f"{len(failed)} run(s) failed: {names}; logs in {study_dir / planning.LOGS}")
-    return plans
 
 
 @dataclass(frozen=True)
@@ -174,6 +169,7 @@ def _measure(spec: StudySpec, units: list[Unit], study_dir: Path, say: Say
             values = measurer.measure(spec.measure, view)
             measured.append(Measured(unit.name, arm, unit.seed, _relative(unit.path, study_dir),
                                      *_status(unit.path, view), values))
+        say(f"  {unit.name}: measured")
     keys = list(dict.fromkeys(k for m in measured for k in m.values))
     return measured, {k: metric_info(k, measurer.protocols) for k in keys}
 
@@ -234,13 +230,18 @@ def run_study(study: str, runs: Sequence[Path] = (), options: Optional[StudyOpti
     study_dir = Path(options.out or Path("studies") / spec.name)
     if study_dir.exists() and not study_dir.is_dir():
         raise UserError(f"--out {study_dir} is a file, not a folder")
-    study_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(study_dir / STUDY_FILE, dump_study(spec))
     if runs:
         units = _given_runs(spec, runs)
     else:
-        plans = _train_missing(spec, study_file, study_dir, options, say)
+        executor = make_executor(options.executor, options.jobs, options.cores, study_dir / "submitit", options.slurm)
+        plans = planning.plan_runs(spec, study_file)
+        for plan in plans:
+            planning.check_compatible(study_dir, plan)
         units = [Unit(p.name, p.arm.name, p.seed, planning.run_dir(study_dir, p)) for p in plans]
+    study_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(study_dir / STUDY_FILE, dump_study(spec))
+    if not runs:
+        _train_missing(spec, plans, study_dir, executor, options.jobs, say)
     measured, metrics = _measure(spec, units, study_dir, say)
     figures, samples = _latent_figures(spec, units, study_dir) if spec.sample else ([], [])
     summary = build_summary(spec, measured, metrics, figures, samples)

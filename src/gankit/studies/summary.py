@@ -43,18 +43,18 @@ def format_value(value: Optional[float], metric: Optional[Metric] = None) -> str
     if unit == "share" or unit == "share of seeds":
         return f"{100 * value:.1f}%"
     if unit in ("steps", "modes"):
-        return f"{value:.0f}"
+        return f"{value:.0f}" if value == round(value) or abs(value) >= 100 else f"{value:.1f}"
     if value != 0 and (abs(value) >= 1e4 or abs(value) < 1e-3):
         return f"{value:.3g}"
     return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
 
 
 def statistics(values: list[Optional[float]]) -> dict[str, Optional[float]]:
-    """mean, std (over seeds, n-1), min, max and n of the finite values."""
+    """mean, std (over seeds, n-1; None for one value), min, max and n of the finite values."""
     x = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=np.float64)
     if not len(x):
         return {"mean": None, "std": None, "min": None, "max": None, "n": 0}
-    return {"mean": float(x.mean()), "std": float(x.std(ddof=1)) if len(x) > 1 else 0.0,
+    return {"mean": float(x.mean()), "std": float(x.std(ddof=1)) if len(x) > 1 else None,
             "min": float(x.min()), "max": float(x.max()), "n": int(len(x))}
 
 
