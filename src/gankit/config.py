@@ -124,13 +124,9 @@ class TrainConfig(Section):
     @field_validator("prior")
     @classmethod
     def _prior_parses(cls, text: str) -> str:
-        from gankit.priors import parse_prior
+        from gankit.priors import valid_prior
 
-        try:
-            parse_prior(text)
-        except UserError as err:
-            raise ValueError(str(err)) from None
-        return text
+        return valid_prior(text)
 
 
 class RegularizeConfig(Section):
@@ -212,30 +208,40 @@ class RunConfig(Section):
         return self.model_dump(mode="json")
 
 
+def shipped_names(package: str, folder: str) -> list[str]:
+    """Names of the YAML files shipped in ``package``/``folder`` (without ``.yaml``)."""
+    return sorted(p.name[:-5] for p in (resources.files(package) / folder).iterdir() if p.name.endswith(".yaml"))
+
+
 def preset_names() -> list[str]:
     """Names of the presets that ship with gankit."""
-    folder = resources.files("gankit") / "presets"
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return shipped_names("gankit", "presets")
+
+
+def read_named_yaml(name_or_path: str, kind: str, package: str, folder: str) -> tuple[dict[str, Any], str]:
+    """A YAML mapping by shipped name (``package``/``folder``/NAME.yaml) or from a file path,
+    with ``name`` set (from the file name when absent); returns it and how to name it in errors.
+    ``kind`` ("preset", "study") names the thing in the error messages."""
+    path = Path(name_or_path).expanduser()
+    if name_or_path.endswith((".yaml", ".yml")) or path.is_file():
+        if not path.is_file():
+            raise UserError(f"{kind} file not found: {name_or_path}")
+        text, name, what = path.read_text(), path.stem, f"{kind} file {name_or_path}"
+    else:
+        names = shipped_names(package, folder)
+        if name_or_path not in names:
+            raise UserError(f"unknown {kind} '{name_or_path}'{_suggest(name_or_path, names)}; "
+                            f"{'studies' if kind == 'study' else kind + 's'}: {', '.join(names)}")
+        text = (resources.files(package) / folder / f"{name_or_path}.yaml").read_text()
+        name, what = name_or_path, f"{kind} {name_or_path}"
+    data = _parse_yaml(text, what)
+    data.setdefault("name", name)
+    return data, what
 
 
 def load_preset(name_or_path: str) -> dict[str, Any]:
     """Read a preset by name (``dcgan-mnist``) or from a YAML file path."""
-    path = Path(name_or_path).expanduser()
-    if name_or_path.endswith((".yaml", ".yml")) or path.is_file():
-        if not path.is_file():
-            raise UserError(f"preset file not found: {name_or_path}")
-        text = path.read_text()
-        name = path.stem
-    else:
-        names = preset_names()
-        if name_or_path not in names:
-            raise UserError(f"unknown preset '{name_or_path}'{_suggest(name_or_path, names)}; "
-                            f"presets: {', '.join(names)}")
-        text = (resources.files("gankit") / "presets" / f"{name_or_path}.yaml").read_text()
-        name = name_or_path
-    data = _parse_yaml(text, f"preset {name_or_path}")
-    data.setdefault("name", name)
-    return data
+    return read_named_yaml(name_or_path, "preset", "gankit", "presets")[0]
 
 
 def _parse_yaml(text: str, what: str) -> dict[str, Any]:

@@ -97,3 +97,12 @@ def parse_prior(text: str) -> Prior:
     if not all(math.isfinite(p) for p in params):
         raise UserError(f"prior '{text}': parameters must be finite")
     return Prior(kind, _check(text, kind, params))
+
+
+def valid_prior(text: str) -> str:
+    """``text`` if it names a prior, else a ValueError with the reason (a config field's check)."""
+    try:
+        parse_prior(text)
+    except UserError as err:
+        raise ValueError(str(err)) from None
+    return text

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from torch import nn
 
 from gankit.config import build_config
 from gankit.data import load_samples, to_model_units
@@ -21,22 +20,9 @@ from gankit.data.toys import grid25, ring8
 from gankit.metrics.classifier import domain_classifier
 from gankit.metrics.evaluate import Evaluator
 from gankit.metrics.frechet import frechet_between
+from stand_ins import FixedSamples
 
 TINY = ["train.steps=2", "train.log_every=1", "train.sample_steps=[0]", "train.batch_size=16"]
-
-
-class FixedSamples(nn.Module):
-    """A stand-in generator that returns given samples, in order and from the start again when
-    they run out, whatever the noise."""
-
-    def __init__(self, samples: torch.Tensor, num_classes: int = 0):
-        super().__init__()
-        self.samples, self.num_classes, self.used = samples, num_classes, 0
-
-    def forward(self, z, labels=None):
-        out = self.samples[(self.used + torch.arange(len(z))) % len(self.samples)]
-        self.used += len(z)
-        return out
 
 
 @pytest.mark.parametrize("mixture", [ring8, grid25])

@@ -9,28 +9,15 @@ import math
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from gankit.config import build_config
 from gankit.data.sequences import DATA_SEED, HELD_OUT_SEED, held_out_sines, sines
 from gankit.metrics.evaluate import Evaluator, format_table
 from gankit.metrics.sequences import median_bandwidth, sequence_fd, sequence_features, sequence_mmd
+from stand_ins import FixedSamples
 
 TINY = ["train.steps=2", "train.log_every=1", "train.sample_steps=[0]", "train.batch_size=16"]
 N = 2000
-
-
-class FixedSamples(nn.Module):
-    """A stand-in generator that returns given samples, in order, whatever the noise."""
-
-    def __init__(self, samples: torch.Tensor):
-        super().__init__()
-        self.samples, self.num_classes, self.used = samples, 0, 0
-
-    def forward(self, z, labels=None):
-        out = self.samples[self.used:self.used + len(z)]
-        self.used += len(z)
-        return out
 
 
 def sine(cycles: float, phase: float, amplitude: float = 0.8, length: int = 64) -> torch.Tensor:
@@ -133,9 +120,9 @@ def test_held_out_sines_are_new_draws_of_the_training_distribution():
 def test_evaluator_on_real_held_out_sines(real_and_held_out):
     real, _ = real_and_held_out
     results = {r.name: r for r in Evaluator(build_config("conv1d-sines", []))(FixedSamples(real))}
-    assert set(results) == {"seq_fd", "seq_mmd"}
+    assert set(results) == {"seq_fd", "seq_mmd", "diversity"}
     assert results["seq_fd"].value < 0.002 and abs(results["seq_mmd"].value) < 1e-4
-    for m in results.values():
+    for m in (results["seq_fd"], results["seq_mmd"]):
         assert "2000 samples" in m.protocol and f"held-out sines (seed {HELD_OUT_SEED})" in m.protocol
         assert "gankit.metrics.sequences" in m.protocol
     assert "36 sequence features" in results["seq_fd"].protocol
@@ -168,8 +155,9 @@ def test_gankit_eval_and_eval_every_on_a_sines_run(tmp_path, gankit):
     assert "seq_fd" in out and "seq_mmd" in out and "300 samples" in out  # eval.samples of the run
     payload = json.loads((runs / "conv1d-sines" / "eval" / "step_000002.json").read_text())
     assert payload["step"] == 2
-    assert {m["name"] for m in payload["measurements"]} == {"seq_fd", "seq_mmd"}
-    assert all(math.isfinite(m["value"]) and "held-out sines (seed" in m["protocol"] for m in payload["measurements"])
+    assert {m["name"] for m in payload["measurements"]} == {"seq_fd", "seq_mmd", "diversity"}
+    assert all(math.isfinite(m["value"]) for m in payload["measurements"])
+    assert all("held-out sines (seed" in m["protocol"] for m in payload["measurements"] if m["name"] != "diversity")
 
 
 def test_a_little_training_improves_both_scores(tmp_path, gankit):

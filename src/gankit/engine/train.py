@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import torch
 import yaml
@@ -247,7 +246,7 @@ def initial_statistics(session: Session) -> torch.Tensor:
     noise = torch.Generator(real.device).manual_seed(session.cfg.seed + FIXED_NOISE_SEED_OFFSET)
     z = gan.prior.sample(real.shape[0], gan.z_dim, device=real.device, generator=noise)
     objective = gan.objective
-    with evaluation(gan.generator), evaluation(gan.discriminator):
+    with inference(gan.generator, gradients=True), inference(gan.discriminator, gradients=True):
         real_out = gan.discriminator(real, labels)
         fake_out = gan.discriminator(gan.generator(z, labels), labels)
         terms = objective.d_terms(real_out, fake_out, labels, labels)
@@ -258,19 +257,6 @@ def initial_statistics(session: Session) -> torch.Tensor:
                       d_x=objective.realness(real_out), d_g_z=objective.realness(fake_out),
                       d_penalty=torch.zeros((), device=real.device),
                       g_grad_norm=g_grad_norm, d_grad_norm=d_grad_norm).pack()
-
-
-@contextmanager
-def evaluation(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
-    """``module`` in eval mode (BatchNorm on running statistics, no dropout), gradients on;
-    then the mode it was in."""
-    was_training = module.training
-    module.eval()
-    try:
-        with torch.enable_grad():
-            yield module
-    finally:
-        module.train(was_training)
 
 
 def gradient_norm_of(loss: torch.Tensor, module: torch.nn.Module, keep_graph: bool = False) -> torch.Tensor:

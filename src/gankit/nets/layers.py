@@ -91,13 +91,13 @@ class MinibatchStd(nn.Module):
 
 
 @contextmanager
-def inference(module: nn.Module) -> Iterator[nn.Module]:
-    """Run ``module`` in eval mode (BatchNorm on running statistics, no dropout) without
-    gradients, then restore the mode it was in."""
+def inference(module: nn.Module, gradients: bool = False) -> Iterator[nn.Module]:
+    """Run ``module`` in eval mode (BatchNorm on running statistics, no dropout), without
+    gradients unless ``gradients``, then restore the mode it was in."""
     was_training = module.training
     module.eval()
     try:
-        with torch.no_grad():
+        with torch.set_grad_enabled(gradients):
             yield module
     finally:
         module.train(was_training)

@@ -8,14 +8,12 @@ one line naming the key.
 from __future__ import annotations
 
 import re
-from importlib import resources
-from pathlib import Path
 from typing import Any, Literal, Optional
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from gankit.config import _parse_yaml, _suggest
+from gankit.config import _suggest, read_named_yaml, shipped_names
 from gankit.errors import UserError
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -69,13 +67,9 @@ class SampleArm(Part):
     @field_validator("prior")
     @classmethod
     def _prior_parses(cls, text: str) -> str:
-        from gankit.priors import parse_prior
+        from gankit.priors import valid_prior
 
-        try:
-            parse_prior(text)
-        except UserError as err:
-            raise ValueError(str(err)) from None
-        return text
+        return valid_prior(text)
 
     @property
     def shown(self) -> str:
@@ -184,27 +178,12 @@ class StudySpec(Part):
 
 def builtin_names() -> list[str]:
     """Names of the studies that ship with gankit."""
-    folder = resources.files("gankit.studies") / "builtin"
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return shipped_names("gankit.studies", "builtin")
 
 
 def load_study(name_or_path: str) -> StudySpec:
     """Read a built-in study by name (``noise``) or a study file (``my-study.yaml``)."""
-    path = Path(name_or_path).expanduser()
-    if name_or_path.endswith((".yaml", ".yml")) or path.is_file():
-        if not path.is_file():
-            raise UserError(f"study file not found: {name_or_path}")
-        text, what = path.read_text(), f"study file {name_or_path}"
-        default_name = path.stem
-    else:
-        names = builtin_names()
-        if name_or_path not in names:
-            raise UserError(f"unknown study '{name_or_path}'{_suggest(name_or_path, names)}; "
-                            f"studies: {', '.join(names)}")
-        text = (resources.files("gankit.studies") / "builtin" / f"{name_or_path}.yaml").read_text()
-        what, default_name = f"study {name_or_path}", name_or_path
-    data = _parse_yaml(text, what)
-    data.setdefault("name", default_name)
+    data, what = read_named_yaml(name_or_path, "study", "gankit.studies", "builtin")
     return validate_study(data, what)
 
 
