@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-from sklearn.datasets import load_digits
 
 from gankit.config import DataConfig
 from gankit.data.sampleset import SampleSet, conform, count_text, shape_text, take
@@ -14,6 +13,8 @@ def load(cfg: DataConfig) -> SampleSet:
 
     scikit-learn's set has no train/test split, so ``cfg.split`` is ignored.
     """
+    from sklearn.datasets import load_digits  # imported here: scikit-learn is slow to import
+
     bunch = load_digits()
     total = len(bunch.images)
     n = take(cfg.limit, total)

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Optional
 
 import torch
-from torchvision.transforms.v2 import functional as TF
 
 _RESIZE_CHUNK = 2048  # images resized at once, bounds the float scratch memory
 
@@ -71,6 +70,8 @@ def conform(images: torch.Tensor, size: int, channels: int) -> torch.Tensor:
     Grey becomes RGB by replication, RGB grey by luminance; resizing is antialiased
     bilinear (the images must already be square).
     """
+    from torchvision.transforms.v2 import functional as TF  # imported here: torchvision is slow to import
+
     if images.shape[1] == 3 and channels == 1:
         images = _chunked(images, lambda x: TF.rgb_to_grayscale(x, num_output_channels=1))
     if images.shape[-1] != size or images.shape[-2] != size:

@@ -20,7 +20,6 @@ from typing import BinaryIO
 
 import numpy as np
 import torch
-from torchvision import datasets
 
 from gankit.config import DataConfig
 from gankit.data.sampleset import SampleSet, cache_dir, conform, count_text, shape_text, take
@@ -30,6 +29,13 @@ from gankit.fsutil import atomic_write
 IDX_FILES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
 LAYOUT_HINT = "set data.root to a folder in torchvision's layout"
+
+
+def _datasets():
+    """torchvision.datasets, imported on first use (torchvision takes seconds to import)."""
+    from torchvision import datasets
+
+    return datasets
 
 
 def data_root(cfg: DataConfig) -> tuple[Path, bool]:
@@ -46,18 +52,18 @@ def data_root(cfg: DataConfig) -> tuple[Path, bool]:
 
 def load_mnist(cfg: DataConfig) -> SampleSet:
     """MNIST (28x28 grey digits, 60000 train / 10000 test) as a SampleSet."""
-    return _load_idx(cfg, datasets.MNIST, "MNIST")
+    return _load_idx(cfg, _datasets().MNIST, "MNIST")
 
 
 def load_fashion_mnist(cfg: DataConfig) -> SampleSet:
     """Fashion-MNIST (28x28 grey clothes, 60000 train / 10000 test) as a SampleSet."""
-    return _load_idx(cfg, datasets.FashionMNIST, "FashionMNIST")
+    return _load_idx(cfg, _datasets().FashionMNIST, "FashionMNIST")
 
 
 def load_cifar10(cfg: DataConfig) -> SampleSet:
     """CIFAR-10 (32x32 RGB, 50000 train / 10000 test) as a SampleSet."""
     root, explicit = data_root(cfg)
-    cls = datasets.CIFAR10
+    cls = _datasets().CIFAR10
     tv_root, download = root, False
     if not (root / cls.base_folder).is_dir():
         archive = root / cls.filename

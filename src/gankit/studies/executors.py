@@ -62,6 +62,11 @@ def threads_per_job(jobs: int, cores: Optional[int] = None) -> int:
     return max(1, (cores or available_cores()) // max(1, jobs))
 
 
+def training_environment(threads: int) -> dict[str, str]:
+    """This process's environment with the thread count of a training set (OpenMP and MKL)."""
+    return {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+
+
 def last_line(path: Path) -> str:
     """The last non-empty line of a log (what a failed training said last)."""
     try:
@@ -112,7 +117,7 @@ class LocalExecutor:
         return outcomes
 
     def _start(self, job: Job) -> None:
-        env = {**os.environ, "OMP_NUM_THREADS": str(self.threads), "MKL_NUM_THREADS": str(self.threads)}
+        env = training_environment(self.threads)
         job.log.parent.mkdir(parents=True, exist_ok=True)
         with open(job.log, "a") as log:
             log.write(f"$ gankit {' '.join(job.argv)}\n")
@@ -167,22 +172,13 @@ def describe(outcome: Outcome) -> str:
 
 
 def train_job(argv: list[str], threads: int, log: str) -> int:
-    """What a cluster job runs: ``gankit <argv>`` in this process with ``threads`` threads,
-    its console output appended to ``log``; returns the exit code."""
-    import contextlib
-
-    import torch
-
-    from gankit.cli import main
-
-    torch.set_num_threads(threads)
-    with open(log, "a") as handle, contextlib.redirect_stdout(handle), contextlib.redirect_stderr(handle):
-        print(f"$ gankit {' '.join(argv)}", flush=True)
-        try:
-            main(list(argv))
-        except SystemExit as exit_:
-            return int(exit_.code or 0)
-    return 0
+    """What a cluster job runs: the ``gankit <argv>`` command in a process of its own with
+    ``threads`` threads, exactly as the local executor runs it; returns its exit code."""
+    with open(log, "a") as handle:
+        handle.write(f"$ gankit {' '.join(argv)}\n")
+        handle.flush()
+        return subprocess.run([sys.executable, "-m", "gankit", *argv], stdout=handle, stderr=subprocess.STDOUT,
+                              stdin=subprocess.DEVNULL, env=training_environment(threads)).returncode
 
 
 @dataclass

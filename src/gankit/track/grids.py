@@ -6,7 +6,6 @@ import math
 import os
 
 import torch
-import torchvision.utils as vutils
 
 from gankit.fsutil import atomic_write
 
@@ -41,6 +40,8 @@ def make_grid(images: torch.Tensor, nrow: int | None = None, *, padding: int = P
         # torchvision returns a lone image unpadded; pad it like every other cell instead
         x = torch.nn.functional.pad(x, (padding,) * 4, value=0.0)[0]
         return x.expand(3, -1, -1).contiguous() if x.shape[0] == 1 else x
+    import torchvision.utils as vutils  # imported here: torchvision takes seconds to import
+
     return vutils.make_grid(x, nrow=nrow, padding=padding, pad_value=0.0)
 
 
