@@ -141,6 +141,16 @@ class _Reader:
             raise self.fail(f"'{key}' must be a list")
         return value
 
+    def entries(self, data: dict, key: str, name_key: str):
+        """Each object of the list ``data[key]`` as ``(where, entry, name)``; every entry needs a name."""
+        for i, entry in enumerate(self.items(data, key)):
+            where = f"{key}[{i}]"
+            entry = self.mapping(entry, where)
+            name = self.text(entry, name_key, where, default=None)
+            if not name:
+                raise self.fail(f"{where} has no {name_key}")
+            yield where, entry, name
+
     def text(self, data: dict, key: str, where: str, default: Optional[str] = "") -> Optional[str]:
         """``data[key]`` as text (numbers are written out; absent or null: ``default``)."""
         value = data.get(key, default)
@@ -191,46 +201,34 @@ def _load(path: Path) -> dict:
 
 def _arms(r: _Reader, data: dict) -> list[Arm]:
     arms = []
-    for i, a in enumerate(r.items(data, "arms", required=True)):
-        a = r.mapping(a, f"arms[{i}]")
-        name = r.text(a, "name", f"arms[{i}]", default=None)
-        if not name:
-            raise r.fail(f"arms[{i}] has no name")
+    for where, a, name in r.entries(data, "arms", "name"):
         overrides = a.get("overrides") or []
         if not isinstance(overrides, list):
-            raise r.fail(f"arms[{i}].overrides must be a list")
-        arms.append(Arm(name, r.text(a, "label", f"arms[{i}]", default=name) or name,
-                        [str(o) for o in overrides], r.text(a, "group", f"arms[{i}]", default=None)))
+            raise r.fail(f"{where}.overrides must be a list")
+        arms.append(Arm(name, r.text(a, "label", where, default=name) or name,
+                        [str(o) for o in overrides], r.text(a, "group", where, default=None)))
     return arms
 
 
 def _metrics(r: _Reader, data: dict) -> list[Metric]:
     metrics = []
-    for i, m in enumerate(r.items(data, "metrics")):
-        m = r.mapping(m, f"metrics[{i}]")
-        key = r.text(m, "key", f"metrics[{i}]", default=None)
-        if not key:
-            raise r.fail(f"metrics[{i}] has no key")
+    for where, m, key in r.entries(data, "metrics", "key"):
         better = m.get("better")
         if better not in ("lower", "higher", None):
-            raise r.fail(f"metrics[{i}].better must be 'lower', 'higher' or null, not {better!r}")
-        metrics.append(Metric(key, r.text(m, "label", f"metrics[{i}]", default=key) or key,
-                              r.text(m, "unit", f"metrics[{i}]"), better, r.text(m, "protocol", f"metrics[{i}]")))
+            raise r.fail(f"{where}.better must be 'lower', 'higher' or null, not {better!r}")
+        metrics.append(Metric(key, r.text(m, "label", where, default=key) or key,
+                              r.text(m, "unit", where), better, r.text(m, "protocol", where)))
     return metrics
 
 
 def _runs(r: _Reader, data: dict) -> list[StudyRun]:
     runs = []
-    for i, x in enumerate(r.items(data, "runs")):
-        x = r.mapping(x, f"runs[{i}]")
-        name = r.text(x, "name", f"runs[{i}]", default=None)
-        if not name:
-            raise r.fail(f"runs[{i}] has no name")
+    for where, x, name in r.entries(data, "runs", "name"):
         seed, step = number(x.get("seed")), number(x.get("step"))
-        runs.append(StudyRun(name, r.text(x, "arm", f"runs[{i}]"), int(seed) if seed is not None else None,
-                             r.text(x, "dir", f"runs[{i}]", default=f"runs/{name}") or f"runs/{name}",
-                             r.text(x, "status", f"runs[{i}]", default="unknown") or "unknown",
-                             int(step) if step is not None else None, r.values(x.get("values"), f"runs[{i}].values")))
+        runs.append(StudyRun(name, r.text(x, "arm", where), int(seed) if seed is not None else None,
+                             r.text(x, "dir", where, default=f"runs/{name}") or f"runs/{name}",
+                             r.text(x, "status", where, default="unknown") or "unknown",
+                             int(step) if step is not None else None, r.values(x.get("values"), f"{where}.values")))
     return runs
 
 

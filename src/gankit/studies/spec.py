@@ -32,14 +32,11 @@ def _slug(name: str) -> str:
     return name
 
 
-class Arm(Part):
-    """One training arm: config overrides applied to the study's base preset."""
+class _Named(Part):
+    """A part with a slug name and an optional label shown in tables and legends."""
 
     name: str
-    label: Optional[str] = None  # shown in tables and legends (default: the name)
-    base: Optional[str] = None  # another preset for this arm (default: the study's)
-    group: Optional[str] = None  # arms of one group belong together (e.g. the data they train on)
-    set: dict[str, Any] = {}  # config overrides, ``{"train.prior": "uniform(-1,1)"}``
+    label: Optional[str] = None
 
     @field_validator("name")
     @classmethod
@@ -48,21 +45,22 @@ class Arm(Part):
 
     @property
     def shown(self) -> str:
-        """The arm's label, or its name."""
+        """The label, or the name."""
         return self.label or self.name
 
 
-class SampleArm(Part):
+class Arm(_Named):
+    """One training arm: config overrides applied to the study's base preset."""
+
+    base: Optional[str] = None  # another preset for this arm (default: the study's)
+    group: Optional[str] = None  # arms of one group belong together (e.g. the data they train on)
+    set: dict[str, Any] = {}  # config overrides, ``{"train.prior": "uniform(-1,1)"}``
+
+
+class SampleArm(_Named):
     """One way of sampling each trained run: a latent prior it may never have seen."""
 
-    name: str
-    label: Optional[str] = None
     prior: str
-
-    @field_validator("name")
-    @classmethod
-    def _name_is_slug(cls, name: str) -> str:
-        return _slug(name)
 
     @field_validator("prior")
     @classmethod
@@ -73,7 +71,7 @@ class SampleArm(Part):
 
     @property
     def shown(self) -> str:
-        """The arm's label, or its prior."""
+        """The label, or the prior."""
         return self.label or self.prior
 
 
