@@ -9,10 +9,7 @@ from typing import Optional
 
 import click
 
-from gankit.errors import UserError
-
-EXIT_USER_ERROR = 2
-EXIT_INTERRUPTED = 130
+from gankit.errors import EXIT_INTERRUPTED, EXIT_USER_ERROR, UserError, machine_error
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -204,12 +201,17 @@ def _say(text: str) -> None:
 
 
 def main(argv: Optional[list[str]] = None) -> None:
-    """Entry point: run the command; user errors become one line on stderr and exit code 2."""
+    """Entry point: run the command; a user error becomes one line on stderr and exit code 2, a
+    machine's refusal (disk full, no permission, ...) exit code 3, a diverged training 4."""
     try:
         cli.main(args=argv, prog_name="gankit", standalone_mode=False)
     except UserError as err:
         click.echo(f"gankit: error: {err}", err=True)
-        sys.exit(EXIT_USER_ERROR)
+        sys.exit(err.exit_code)
+    except OSError as err:  # the machine refused something no narrower handler named
+        failure = machine_error(err, "use")
+        click.echo(f"gankit: error: {failure}", err=True)
+        sys.exit(failure.exit_code)
     except click.ClickException as err:
         click.echo(f"gankit: error: {err.format_message()}", err=True)
         sys.exit(EXIT_USER_ERROR)

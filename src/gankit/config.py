@@ -109,7 +109,8 @@ class TrainConfig(Section):
     log_every: int = Field(50, ge=1)
     sample_steps: list[int] = [0, 200, 1000, 2500, 5000]  # the last step is always added
     sample_count: int = Field(64, ge=1)  # images in each grid
-    checkpoint_every: int = Field(1000, ge=1)
+    checkpoint_every: int = Field(1000, ge=1)  # every checkpoint step is also a log step (checked first)
+    keep_checkpoints: int = Field(1, ge=1)  # > 1: also keep the newest K as checkpoints/step_NNNNNN.pt
     # fresh: G's step draws new noise (Goodfellow's Algorithm 1) | reuse: G's step is taken on the
     # fake batch of D's last step, as the PyTorch DCGAN example does (one G forward fewer)
     g_noise: Literal["fresh", "reuse"] = "fresh"
@@ -246,9 +247,11 @@ def load_preset(name_or_path: str) -> dict[str, Any]:
 
 def _parse_yaml(text: str, what: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(text) or {}
+        data = yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise UserError(f"{what} is not valid YAML: {str(err).splitlines()[0]}") from None
+    if data is None:
+        raise UserError(f"{what} is empty: it holds no settings")
     if not isinstance(data, dict):
         raise UserError(f"{what} must be a mapping of keys to values")
     return data

@@ -153,8 +153,8 @@ def test_statistics_are_packed_in_the_order_of_their_names():
     g = GStepStatistics(**{k: v for k, v in values.items() if k in GStepStatistics._fields})
     assert torch.equal(Statistics.of(d, g).pack(), torch.arange(len(STAT_NAMES), dtype=torch.float32))
     assert STAT_NAMES == ("d_real", "d_fake", "d_loss", "g_loss", "d_x", "d_g_z", "d_penalty",
-                          "g_grad_norm", "d_grad_norm")
-    read = Statistics.read(torch.tensor([0.1234567891] * 7 + [1.234567e-7, 12345.6789]))
+                          "g_grad_norm", "d_grad_norm", "fake_spread")
+    read = Statistics.read(torch.tensor([0.1234567891] * 7 + [1.234567e-7, 12345.6789, 0.1234567891]))
     assert read["d_loss"] == 0.123457  # losses to 6 decimals, as always
     assert (read["g_grad_norm"], read["d_grad_norm"]) == (1.23457e-07, 12345.7)  # norms: 6 significant digits
 
@@ -170,7 +170,8 @@ def test_every_logged_row_carries_finite_positive_norms(gankit, tmp_path):
     assert [r["step"] for r in records] == [0, 1, 2, 3]
     for record in records:
         assert list(record) == ["step", "d_real", "d_fake", "d_loss", "g_loss", "d_x", "d_g_z", "d_penalty",
-                                "g_grad_norm", "d_grad_norm", "img_per_s"]
+                                "g_grad_norm", "d_grad_norm", "fake_spread", "g_weight_norm", "d_weight_norm",
+                                "img_per_s"]
         for key in ("g_grad_norm", "d_grad_norm"):
             assert math.isfinite(record[key]) and record[key] > 0, (record["step"], key)
     events = EventAccumulator(str(run_dir))

@@ -25,7 +25,8 @@ def test_a_run_with_the_linear_schedule_ends_at_a_small_rate(tmp_path):
 
 def test_a_tensor_learning_rate_is_updated_in_place_and_survives_a_checkpoint():
     """A CUDA-graph step reads its rate from a tensor: set_lr must write into that tensor, and
-    loading a state saved with a float rate must keep it (and the other way round)."""
+    loading a state saved with a float rate must keep the optimizer's own rate in its own form
+    (and the other way round): the rate is the run's config, not the checkpoint's."""
     cfg = OptimizerConfig(name="adam", lr=1e-3)
     weight = torch.nn.Parameter(torch.ones(3))
     tensor_lr = build_optimizer([weight], cfg, fused=True, lr_on=torch.device("cpu"))
@@ -37,10 +38,25 @@ def test_a_tensor_learning_rate_is_updated_in_place_and_survives_a_checkpoint():
     float_lr = build_optimizer([torch.nn.Parameter(torch.ones(3))], cfg)
     set_lr(float_lr, 2e-4)
     load_optimizer_state(tensor_lr, float_lr.state_dict())
-    assert tensor_lr.param_groups[0]["lr"] is rate and rate.item() == pytest.approx(2e-4)
+    assert tensor_lr.param_groups[0]["lr"] is rate and rate.item() == pytest.approx(5e-4)
     load_optimizer_state(float_lr, tensor_lr.state_dict())
     assert float_lr.param_groups[0]["lr"] == pytest.approx(2e-4)
     assert isinstance(float_lr.param_groups[0]["lr"], float)
     weight.grad = torch.ones(3)
     tensor_lr.step()  # the fused step accepts the tensor rate
     assert weight.detach().lt(1).all()
+
+
+def test_resuming_takes_the_configs_hyperparameters_and_the_checkpoints_moments():
+    """A run resumed with another learning rate or betas trains on with them; Adam's moments
+    and step count come from the checkpoint."""
+    weight = torch.nn.Parameter(torch.ones(3))
+    before = build_optimizer([weight], OptimizerConfig(name="adam", lr=1e-3))
+    weight.grad = torch.full((3,), 0.5)
+    before.step()
+    after = build_optimizer([weight], OptimizerConfig(name="adam", lr=1e-5, betas=(0.0, 0.9)))
+    load_optimizer_state(after, before.state_dict())
+    group = after.param_groups[0]
+    assert group["lr"] == 1e-5 and group["betas"] == (0.0, 0.9)
+    assert torch.equal(after.state[weight]["exp_avg"], before.state[weight]["exp_avg"])
+    assert float(after.state[weight]["step"]) == 1

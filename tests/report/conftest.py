@@ -23,9 +23,10 @@ RUNS = {  # name -> overrides
 
 
 def snapshot(folder: Path) -> dict[str, str]:
-    """Every file under ``folder`` with a hash of its bytes."""
+    """Every file under ``folder`` with a hash of its bytes (but the lock's, which says who last
+    wrote there)."""
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != ".lock"}
 
 
 def train(runs_dir: Path, name: str, overrides: list[str]) -> Path:

@@ -85,3 +85,14 @@ def test_mean_band_skips_gaps(tmp_path):
 def test_numbers_for_people():
     assert [fmt(x) for x in (None, float("nan"), float("inf"), 350.0, 0.65421, 2e-4, True)] == \
         ["—", "NaN", "∞", "350", "0.6542", "0.0002", "—"]
+
+
+def test_health_events_become_notes_on_the_page(tmp_path):
+    from gankit.report.collect import health_notes, read_run
+
+    records = [{"step": 0, "d_loss": 1.0},
+               {"step": 50, "d_loss": 0.1, "events": [{"kind": "d_won", "message": "D has won: since step 10 ..."}]},
+               {"step": 60, "d_loss": None, "events": [{"kind": "diverged", "message": "training diverged at step 60"}]}]
+    assert health_notes(records) == ["step 50: D has won: since step 10 ...", "step 60: training diverged at step 60"]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert "step 60: training diverged at step 60" in read_run(tmp_path).notes

@@ -7,7 +7,10 @@ one never runs code from the file.  The generator alone is also exported as safe
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import re
 from pathlib import Path
 from typing import Any, Optional
 
@@ -18,11 +21,13 @@ from torch import nn
 
 from gankit.engine.optim import load_optimizer_state
 from gankit.engine.step import Gan
-from gankit.errors import UserError
-from gankit.fsutil import atomic_write
+from gankit.errors import UserError, machine_error
+from gankit.fsutil import atomic_write_bytes
 
 FORMAT = 1
-LAST = Path("checkpoints") / "last.pt"
+CHECKPOINTS = Path("checkpoints")
+LAST = CHECKPOINTS / "last.pt"
+KEPT = re.compile(r"step_(\d{6,})\.pt")  # checkpoints/step_NNNNNN.pt, kept with train.keep_checkpoints > 1
 GENERATOR_FILE = "generator.safetensors"
 
 
@@ -35,10 +40,13 @@ def rng_state(gan: Gan, device: torch.device) -> dict[str, Any]:
 
 
 def save_checkpoint(run_dir: Path, gan: Gan, step: int, device: torch.device,
-                    rng_by_rank: Optional[list[dict[str, Any]]] = None) -> Path:
+                    rng_by_rank: Optional[list[dict[str, Any]]] = None, keep: int = 1) -> Path:
     """Write ``checkpoints/last.pt`` atomically and return its path.
 
     ``rng_by_rank``: when several processes train, the generator states of each, in rank order.
+    ``keep`` > 1 also keeps the newest ``keep`` checkpoints as ``checkpoints/step_NNNNNN.pt``
+    (last.pt is then a hard link to the newest: no extra space). The payload is serialised in
+    memory first, so a full disk fails in one write and leaves the previous checkpoint as it was.
     """
     path = Path(run_dir) / LAST
     payload = {
@@ -52,9 +60,36 @@ def save_checkpoint(run_dir: Path, gan: Gan, step: int, device: torch.device,
     }
     if rng_by_rank is not None:
         payload["rng_by_rank"] = rng_by_rank
-    with atomic_write(path, "wb") as handle:
-        torch.save(payload, handle)
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    if keep <= 1:
+        atomic_write_bytes(path, buffer.getbuffer())
+        return path
+    kept = path.parent / f"step_{step:06d}.pt"
+    atomic_write_bytes(kept, buffer.getbuffer())
+    _link_atomically(kept, path)
+    for old in kept_checkpoints(run_dir)[:-keep]:
+        old.unlink(missing_ok=True)
     return path
+
+
+def _link_atomically(target: Path, link: Path) -> None:
+    """Make ``link`` a hard link to ``target``, replacing it in one step."""
+    temporary = link.with_name(f".{link.name}.link.tmp")
+    try:
+        temporary.unlink(missing_ok=True)
+        os.link(target, temporary)
+        os.replace(temporary, link)
+    except OSError as err:
+        temporary.unlink(missing_ok=True)
+        raise machine_error(err, "write", link) from None
+
+
+def kept_checkpoints(run_dir: Path) -> list[Path]:
+    """The run's kept checkpoints (``checkpoints/step_NNNNNN.pt``), oldest first."""
+    folder = Path(run_dir) / CHECKPOINTS
+    found = [p for p in folder.glob("step_*.pt") if KEPT.fullmatch(p.name)] if folder.is_dir() else []
+    return sorted(found, key=lambda p: int(KEPT.fullmatch(p.name).group(1)))
 
 
 def read_checkpoint(path: Path) -> dict[str, Any]:
@@ -112,8 +147,7 @@ def export_generator(run_dir: Path, generator: nn.Module, step: int) -> Path:
     """Write the generator's weights as ``generator.safetensors`` (atomically)."""
     path = Path(run_dir) / GENERATOR_FILE
     tensors = {k: v.detach().cpu().contiguous() for k, v in generator.state_dict().items()}
-    with atomic_write(path, "wb") as handle:
-        handle.write(safetensors_bytes(tensors, metadata={"step": str(step), "format": json.dumps(FORMAT)}))
+    atomic_write_bytes(path, safetensors_bytes(tensors, metadata={"step": str(step), "format": json.dumps(FORMAT)}))
     return path
 
 

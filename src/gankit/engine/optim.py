@@ -48,14 +48,11 @@ def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
 
 
 def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict) -> None:
-    """``optimizer.load_state_dict(state)``, keeping each group's learning rate in the form this
-    optimizer was built with (a float, or its own tensor), whatever form the state saved."""
-    built = [group["lr"] for group in optimizer.param_groups]
+    """``optimizer.load_state_dict(state)`` for the moments and step counts, keeping the
+    hyperparameters this optimizer was built with (the run's config, overrides included: a run
+    resumed with ``optim.g.lr=...`` trains on at that rate), and each learning rate in the form
+    it was built in (a float, or its own tensor, refilled in place)."""
+    built = [{k: v for k, v in group.items() if k != "params"} for group in optimizer.param_groups]
     optimizer.load_state_dict(state)
-    for group, original in zip(optimizer.param_groups, built):
-        value = float(group["lr"])
-        if isinstance(original, torch.Tensor):
-            original.fill_(value)
-            group["lr"] = original
-        else:
-            group["lr"] = value
+    for group, settings in zip(optimizer.param_groups, built):
+        group.update(settings)

@@ -29,6 +29,7 @@ class DStepStatistics(NamedTuple):
     d_g_z: torch.Tensor  # mean D(G(z)), as shown
     d_penalty: torch.Tensor  # the sum of D's penalties (0 without any)
     d_grad_norm: torch.Tensor  # L2 norm of D's gradient (processes averaged), before the optimizer step
+    fake_spread: torch.Tensor  # variety of the fake batch over the real one's (see batch_spread)
 
 
 class GStepStatistics(NamedTuple):
@@ -54,6 +55,7 @@ class Statistics(NamedTuple):
     d_penalty: torch.Tensor
     g_grad_norm: torch.Tensor
     d_grad_norm: torch.Tensor
+    fake_spread: torch.Tensor
 
     @classmethod
     def of(cls, d: DStepStatistics, g: GStepStatistics) -> "Statistics":
@@ -67,14 +69,28 @@ class Statistics(NamedTuple):
     @classmethod
     def read(cls, packed: torch.Tensor) -> dict[str, float]:
         """The named values of a packed vector (or of a mean of packed vectors), read with one
-        host transfer and rounded for the log: to 6 decimals, and gradient norms, which may
-        vanish, to 6 significant digits."""
-        return {name: float(f"{value:.6g}") if name in GRADIENT_NORMS else round(value, 6)
-                for name, value in zip(cls._fields, packed.tolist())}
+        host transfer and rounded for the log (see :func:`rounded`)."""
+        return {name: rounded(name, value) for name, value in zip(cls._fields, packed.tolist())}
 
 
 STAT_NAMES = Statistics._fields  # the order of the values in a packed statistics vector
-GRADIENT_NORMS = ("g_grad_norm", "d_grad_norm")
+NORMS = ("g_grad_norm", "d_grad_norm", "g_weight_norm", "d_weight_norm")
+
+
+def rounded(name: str, value: float) -> float:
+    """A logged value rounded for the log: to 6 decimals, and norms, which may vanish or grow
+    huge, to 6 significant digits."""
+    return float(f"{value:.6g}") if name in NORMS else round(value, 6)
+
+
+def batch_spread(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """How varied a fake batch is next to a real one: the mean over features of the standard
+    deviation across the batch, of the fakes over that of the reals (about 1 when G's samples
+    vary as much as the data, near 0 when they are all alike). Tensor operations only."""
+    def spread(batch: torch.Tensor) -> torch.Tensor:
+        return batch.detach().float().flatten(1).std(0, correction=0).mean()
+
+    return spread(fake) / spread(real).clamp_min(1e-12)
 
 
 def gradient_norm(gradients: list[torch.Tensor], device: torch.device) -> torch.Tensor:
@@ -176,7 +192,7 @@ def discriminator_step(gan: Gan, real: torch.Tensor, labels: Optional[torch.Tens
         d_real=terms.real.detach(), d_fake=terms.fake.detach(), d_loss=total.detach(),
         d_x=gan.objective.realness(_detach(real_out)), d_g_z=gan.objective.realness(_detach(fake_out)),
         d_penalty=torch.zeros((), device=real.device) if penalty is None else penalty.detach(),
-        d_grad_norm=grad_norm)
+        d_grad_norm=grad_norm, fake_spread=batch_spread(fake, real))
     return stats, (fake if keep_fake else None)
 
 

@@ -6,6 +6,7 @@ anything is written, so a mistake never leaves a half-made run or damages an exi
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -22,20 +23,23 @@ from gankit.data.batches import Batches
 from gankit.engine import distributed
 from gankit.engine.checkpoint import (GENERATOR_FILE, LAST, export_generator, generator_step, read_checkpoint,
                                       restore, rng_state, save_checkpoint)
+from gankit.engine.health import (PROBABILITY_LOSSES, Event, HealthMonitor, divergence_message, nonfinite,
+                                  read_interval)
 from gankit.engine.device import resolve_device
 from gankit.engine.distributed import Processes, launched_processes
 from gankit.engine.runner import iterations
 from gankit.engine.optim import build_optimizer, decayed_lr, set_lr
 from gankit.engine.speed import Speed, resolve_speed
 from gankit.engine.stop import StopRequest, TrainingStopped
-from gankit.engine.step import STAT_NAMES, Gan, Statistics, gradient_norm
-from gankit.errors import UserError
-from gankit.fsutil import atomic_write_text
+from gankit.engine.step import STAT_NAMES, Gan, Statistics, batch_spread, gradient_norm
+from gankit.errors import TrainingDiverged, UserError, machine_error
+from gankit.fsutil import TEMP_SUFFIX, atomic_write_text, make_folder, remove_stale_temps
 from gankit.nets import build_networks
 from gankit.nets.layers import class_rows, inference
 from gankit.objectives import build_objective
 from gankit.priors import parse_prior
 from gankit.regularize import build_regularizers
+from gankit.runlock import LOCK_FILE, DirectoryLock, LockHeld
 from gankit.spec import SampleSpec
 from gankit.track import MetricsLog, TensorBoardLog, plot_losses, read_metrics, save_view, write_loss_table
 
@@ -46,6 +50,10 @@ EvaluatorFactory = Callable[[RunConfig], Evaluator]  # raises UserError when no 
 
 FIXED_NOISE_SEED_OFFSET = 1  # the fixed grid noise comes from seed + this, apart from training noise
 RANK_NOISE_STRIDE = 1_000_003  # process r draws its training noise from seed + r * this
+MAX_NAME_BYTES = 240  # a run name leaves room for "-NNNN" within the usual 255-byte file-name limit
+# What a run writes before its first checkpoint; a run resumed without one starts again from step 0.
+STARTED_FILES = ("metrics.jsonl", "loss_curve.png", "loss_table.md", "loss_table.csv", GENERATOR_FILE)
+STARTED_FOLDERS = ("samples", "eval")
 
 
 @dataclass
@@ -61,6 +69,8 @@ class Session:
     step: int = 0
     evaluator: Optional["Evaluator"] = None  # measures G every eval.every steps
     processes: Processes = distributed.SINGLE
+    lock: Optional[DirectoryLock] = None  # held by the process that writes the run directory
+    saved_step: Optional[int] = None  # the step of the last checkpoint written or resumed from
 
     @property
     def speed(self) -> Speed:
@@ -117,19 +127,54 @@ def prepare(cfg: RunConfig, processes: Processes = distributed.SINGLE) -> tuple[
     return device, spec, batches, gan
 
 
-def create_run_dir(runs_root: Path, name: str) -> Path:
-    """Make a new, empty run directory ``runs_root/name`` (``name-2``, ``-3``... if taken)."""
-    if not name or "/" in name or name in (".", ".."):
+def check_run_name(name: str) -> str:
+    """``name`` if it can name a run directory, else a one-line UserError."""
+    if not name or not name.strip():
+        raise UserError("the run name is empty: give --name a name, or leave --name out")
+    if "/" in name or "\0" in name or name in (".", ".."):
         raise UserError(f"run name '{name}' is not a plain folder name")
-    runs_root.mkdir(parents=True, exist_ok=True)
+    if len(name.encode()) > MAX_NAME_BYTES:
+        raise UserError(f"run name is too long ({len(name.encode())} bytes; at most {MAX_NAME_BYTES})")
+    return name
+
+
+def create_run_dir(runs_root: Path, name: str) -> tuple[Path, DirectoryLock]:
+    """Make a new, empty run directory ``runs_root/name`` (``name-2``, ``-3``... if taken) and
+    lock it. A folder that a process killed before writing config.yaml left behind holds no run:
+    its name is taken again."""
+    check_run_name(name)
+    make_folder(runs_root)
     for n in range(1, 10_000):
         candidate = runs_root / (name if n == 1 else f"{name}-{n}")
+        created = False
         try:
             candidate.mkdir()  # atomic: fails if another run took the name
-            return candidate
+            created = True
         except FileExistsError:
+            if not _abandoned(candidate):
+                continue
+        except OSError as err:
+            raise machine_error(err, "create the run directory", candidate) from None
+        try:
+            lock = DirectoryLock(candidate).acquire()
+        except LockHeld:  # another process is starting a run there right now
             continue
+        except BaseException:
+            if created:
+                shutil.rmtree(candidate, ignore_errors=True)
+            raise
+        if _abandoned(candidate):
+            remove_stale_temps(candidate)
+            return candidate, lock
+        lock.release()
     raise UserError(f"too many runs named '{name}' in {runs_root}")
+
+
+def _abandoned(folder: Path) -> bool:
+    """Whether ``folder`` holds nothing of a run: no config.yaml, only a lock and temporary files."""
+    if not folder.is_dir() or (folder / "config.yaml").exists():
+        return False
+    return all(p.name == LOCK_FILE or p.name.endswith(TEMP_SUFFIX) for p in folder.iterdir())
 
 
 def write_config(run_dir: Path, cfg: RunConfig) -> None:
@@ -147,16 +192,25 @@ def new_run(preset: Optional[str], overrides: list[str], *, name: Optional[str] 
     """Validate a preset with overrides, load its data, set up evaluation (``make_evaluator``,
     when ``eval.every`` is set), then create its run directory (process 0 only)."""
     processes = processes or launched_processes()
+    if name is not None:
+        check_run_name(name)
     cfg = build_config(preset, overrides)
     device, spec, batches, gan = prepare(cfg, processes)
     evaluator = _evaluator(cfg, make_evaluator) if processes.writer else None
-    run_dir = create_run_dir(Path(runs_root), name or cfg.name) if processes.writer else None
+    run_dir, lock = None, None
+    if processes.writer:
+        run_dir, lock = create_run_dir(Path(runs_root), name if name is not None else cfg.name)
+        try:
+            cfg.name = run_dir.name
+            write_config(run_dir, cfg)
+        except BaseException:
+            lock.release()
+            shutil.rmtree(run_dir, ignore_errors=True)  # ours, and nothing is in it yet
+            raise
     if processes.distributed:
         run_dir = Path(distributed.from_writer(None if run_dir is None else str(run_dir)))
     cfg.name = run_dir.name
-    if processes.writer:
-        write_config(run_dir, cfg)
-    return Session(cfg, run_dir, device, spec, batches, gan, evaluator=evaluator, processes=processes)
+    return Session(cfg, run_dir, device, spec, batches, gan, evaluator=evaluator, processes=processes, lock=lock)
 
 
 def resume_run(run_dir: Path, overrides: list[str], make_evaluator: Optional[EvaluatorFactory] = None,
@@ -165,17 +219,40 @@ def resume_run(run_dir: Path, overrides: list[str], make_evaluator: Optional[Eva
     processes = processes or launched_processes()
     run_dir = Path(run_dir)
     cfg = load_run_config(run_dir, overrides)
-    payload = read_checkpoint(run_dir / LAST)
-    device, spec, batches, gan = prepare(cfg, processes)
-    step = restore(gan, payload, device, run_dir / LAST, processes.rank, processes.world_size)
-    finishing = cfg.train.steps == step and not _generator_written(run_dir, step)
-    if cfg.train.steps <= step and not finishing:
-        raise UserError(f"{run_dir} is already at step {step}; set train.steps to more than that to continue")
-    evaluator = _evaluator(cfg, make_evaluator) if processes.writer else None
-    if processes.writer:
-        write_config(run_dir, cfg)
-        MetricsLog(run_dir).truncate_after(step)
-    return Session(cfg, run_dir, device, spec, batches, gan, step, evaluator, processes)
+    lock = DirectoryLock(run_dir).acquire() if processes.writer else None
+    try:
+        if processes.writer:
+            remove_stale_temps(run_dir)  # left by a process killed mid-write; we alone write here now
+        started = (run_dir / LAST).is_file()
+        payload = read_checkpoint(run_dir / LAST) if started else None
+        device, spec, batches, gan = prepare(cfg, processes)
+        step = restore(gan, payload, device, run_dir / LAST, processes.rank, processes.world_size) if started else 0
+        finishing = started and cfg.train.steps == step and not _generator_written(run_dir, step)
+        if started and cfg.train.steps <= step and not finishing:
+            raise UserError(f"{run_dir} is already at step {step}; set train.steps to more than that to continue")
+        evaluator = _evaluator(cfg, make_evaluator) if processes.writer else None
+        if processes.writer:
+            if started:
+                MetricsLog(run_dir).truncate_after(step)
+            else:
+                _clear_started(run_dir)
+            write_config(run_dir, cfg)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    return Session(cfg, run_dir, device, spec, batches, gan, step, evaluator, processes, lock,
+                   saved_step=step if started else None)
+
+
+def _clear_started(run_dir: Path) -> None:
+    """Remove what a run killed before its first checkpoint wrote, so it starts again from step 0."""
+    for name in STARTED_FILES:
+        (run_dir / name).unlink(missing_ok=True)
+    for events in run_dir.glob("events.out.tfevents.*"):
+        events.unlink()
+    for name in STARTED_FOLDERS:
+        shutil.rmtree(run_dir / name, ignore_errors=True)
 
 
 def _generator_written(run_dir: Path, step: int) -> bool:
@@ -248,7 +325,8 @@ def initial_statistics(session: Session) -> torch.Tensor:
     objective = gan.objective
     with inference(gan.generator, gradients=True), inference(gan.discriminator, gradients=True):
         real_out = gan.discriminator(real, labels)
-        fake_out = gan.discriminator(gan.generator(z, labels), labels)
+        fake = gan.generator(z, labels)
+        fake_out = gan.discriminator(fake, labels)
         terms = objective.d_terms(real_out, fake_out, labels, labels)
         g_loss = objective.g_loss(fake_out, labels)
         d_grad_norm = gradient_norm_of(terms.total, gan.discriminator, keep_graph=True)
@@ -256,7 +334,8 @@ def initial_statistics(session: Session) -> torch.Tensor:
     return Statistics(d_real=terms.real, d_fake=terms.fake, d_loss=terms.total, g_loss=g_loss,
                       d_x=objective.realness(real_out), d_g_z=objective.realness(fake_out),
                       d_penalty=torch.zeros((), device=real.device),
-                      g_grad_norm=g_grad_norm, d_grad_norm=d_grad_norm).pack()
+                      g_grad_norm=g_grad_norm, d_grad_norm=d_grad_norm,
+                      fake_spread=batch_spread(fake, real)).pack()
 
 
 def gradient_norm_of(loss: torch.Tensor, module: torch.nn.Module, keep_graph: bool = False) -> torch.Tensor:
@@ -287,24 +366,34 @@ class Tracker:
         self.interval_start = time.perf_counter()
         first = session.batches.order(0)[:session.cfg.train.sample_count]
         self.reference = session.batches.take(first)[0].cpu()  # real samples shown beside G's
+        self.health = HealthMonitor(probabilities=session.cfg.train.loss in PROBABILITY_LOSSES,
+                                    steps=session.cfg.train.steps)
+        for record in read_metrics(session.run_dir):  # a resumed run's monitor knows its history
+            if record["step"] <= session.step:
+                self.health.check(record["step"], record)
 
-    def log(self, step: int, totals: torch.Tensor, iterations: int, measurements: Sequence = ()) -> dict:
-        """Average ``iterations`` accumulated statistics (one host transfer) and record them,
-        with any evaluation ``measurements`` (as ``eval_<name>``, protocols in ``eval_protocol``).
-
-        ``iterations=0`` records ``totals`` as they are (the untrained networks at step 0).
-        """
+    def log(self, step: int, values: dict, iterations: int, measurements: Sequence = (),
+            events: Sequence[Event] = ()) -> dict:
+        """Record one log step: the interval's ``values`` (:func:`read_interval`, averaged over
+        ``iterations``; 0 for the untrained networks at step 0), any evaluation ``measurements``
+        (as ``eval_<name>``, protocols in ``eval_protocol``) and the health events, given and
+        found now (in ``events``, also in TensorBoard as text and printed)."""
         now = time.perf_counter()
-        record = {"step": step, **Statistics.read(totals / max(iterations, 1))}
+        record = {"step": step, **values}
         seconds = now - self.interval_start
         record.update(self.session.gan.objective.derived(record))
         if measurements:
             record.update({f"eval_{m.name}": round(float(m.value), 6) for m in measurements})
             record["eval_protocol"] = {m.name: m.protocol for m in measurements}
         record["img_per_s"] = round(iterations * self.session.cfg.train.batch_size / seconds, 1) if iterations else 0.0
+        events = [*events, *self.health.check(step, record)]
+        if events:
+            record["events"] = [event.to_dict() for event in events]
         self.interval_start = now
         self.metrics.append(record)
         self.board.scalars(step, record)
+        for event in events:
+            self.board.text(f"health/{event.kind}", event.message, step)
         summary = {"D real": record["d_real"], "D fake": record["d_fake"], "D": record["d_loss"],
                    "G": record["g_loss"], "D(x)": record["d_x"], "D(G(z))": record["d_g_z"]}
         if "wasserstein" in record:
@@ -314,6 +403,9 @@ class Tracker:
             print(f"step {step}: " + "  ".join(shown), file=sys.stderr, flush=True)
         else:
             self.bar.set_postfix_str("  ".join(shown), refresh=False)
+        for event in events:
+            if event.kind != "diverged":  # that one ends the run with its own line
+                self.bar.write(f"gankit: warning: step {step}: {event.message}", file=sys.stderr)
         return record
 
     def evaluate(self, evaluator: Evaluator) -> Sequence:
@@ -356,7 +448,21 @@ def checkpoint(session: Session) -> None:
     gan, processes = session.gan, session.processes
     rng_by_rank = distributed.gather(rng_state(gan, session.device)) if processes.distributed else None
     if processes.writer:
-        save_checkpoint(session.run_dir, gan, session.step, session.device, rng_by_rank)
+        save_checkpoint(session.run_dir, gan, session.step, session.device, rng_by_rank,
+                        keep=session.cfg.train.keep_checkpoints)
+    session.saved_step = session.step
+
+
+def check_finite(session: Session, tracker: Optional[Tracker], step: int, values: dict, iterations: int) -> None:
+    """Stop the run (TrainingDiverged) if a logged value is NaN or infinite, before anything
+    is drawn, evaluated or saved from that state; the row is logged with a ``diverged`` event."""
+    broken = nonfinite(values)
+    if not broken:
+        return
+    message = divergence_message(step, broken, values, session.saved_step, session.run_dir)
+    if tracker is not None:
+        tracker.log(step, values, iterations, events=[Event("diverged", message)])
+    raise TrainingDiverged(message)
 
 
 def train_until_done(session: Session, tracker: Optional[Tracker], inputs: SampleInputs, stop: StopRequest) -> None:
@@ -384,18 +490,20 @@ def train_until_done(session: Session, tracker: Optional[Tracker], inputs: Sampl
             stopping = step % cfg.train.log_every == 0 and distributed.any_process(stopping, device)
         last = step == cfg.train.steps or stopping
         evaluating = cfg.eval.every is not None and (step % cfg.eval.every == 0 or last)
-        logging = step % cfg.train.log_every == 0 or step in at_grid or last or evaluating
         drawing = step in at_grid
         saving = step % cfg.train.checkpoint_every == 0 or last
+        logging = step % cfg.train.log_every == 0 or drawing or saving or evaluating  # each one checked first
         if processes.distributed and (drawing or saving or evaluating):
             distributed.average_buffers(gan.generator)  # what G samples with in inference mode
             distributed.average_buffers(gan.discriminator)
         if logging:
             if processes.distributed:
                 totals = distributed.mean(totals)
+            values = read_interval(totals, iterations_done, gan)  # the one host transfer of the interval
+            check_finite(session, tracker, step, values, iterations_done)
             if tracker is not None:
                 measurements = tracker.evaluate(session.evaluator) if evaluating and session.evaluator else ()
-                tracker.log(step, totals, iterations_done, measurements)
+                tracker.log(step, values, iterations_done, measurements)
             totals.zero_()
             iterations_done = 0
         if drawing and tracker is not None:
@@ -416,20 +524,36 @@ def fit(session: Session, show_progress: Optional[bool] = None) -> Path:
     checkpoint and raises TrainingStopped. Only process 0 writes.
     """
     inputs = fixed_inputs(session.cfg, session.gan.num_classes).to(session.device)
-    tracker = Tracker(session, show_progress) if session.processes.writer else None
     try:
-        if session.step == 0 and tracker is not None:
-            tracker.log(0, initial_statistics(session), 0)
-            if 0 in grid_steps(session.cfg):
-                tracker.picture(0, inputs)
-        finishing = session.step == session.cfg.train.steps  # resumed only to write what the end writes
-        with StopRequest() as stop:
-            train_until_done(session, tracker, inputs, stop)
-        if tracker is not None:
-            if finishing:
-                tracker.summaries()
-            export_generator(session.run_dir, session.gan.generator, session.step)
+        tracker = Tracker(session, show_progress) if session.processes.writer else None
+        try:
+            if session.step == 0:
+                values = read_interval(initial_statistics(session), 0, session.gan)
+                check_finite(session, tracker, 0, values, 0)
+                if tracker is not None:
+                    tracker.log(0, values, 0)
+                    if 0 in grid_steps(session.cfg):
+                        tracker.picture(0, inputs)
+            finishing = session.step == session.cfg.train.steps  # resumed only to write what the end writes
+            with StopRequest() as stop:
+                train_until_done(session, tracker, inputs, stop)
+            if tracker is not None:
+                if finishing:
+                    _finish_pictures(session, tracker, inputs)
+                export_generator(session.run_dir, session.gan.generator, session.step)
+        finally:
+            if tracker is not None:
+                tracker.close()
     finally:
-        if tracker is not None:
-            tracker.close()
+        if session.lock is not None:
+            session.lock.release()
     return session.run_dir
+
+
+def _finish_pictures(session: Session, tracker: Tracker, inputs: SampleInputs) -> None:
+    """A run resumed at its last step: write what the end of a run writes besides the generator
+    (G is the checkpoint's, so the final grid comes out as it would have)."""
+    final = session.run_dir / "samples" / f"step_{session.step:06d}.png"
+    if not final.is_file():
+        tracker.picture(session.step, inputs)
+    tracker.summaries()

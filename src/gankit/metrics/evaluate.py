@@ -297,6 +297,5 @@ def evaluate_run(run_dir: Path, *, samples: Optional[int] = None, inception: boo
     step = generator_step(run_dir)
     path = run_dir / "eval" / f"step_{step:06d}.json"
     payload = {"run": run_dir.name, "step": step, "measurements": [asdict(m) for m in measurements]}
-    path.parent.mkdir(exist_ok=True)
     atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
     return path, measurements

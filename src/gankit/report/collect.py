@@ -285,6 +285,12 @@ def _read_config(run: RunData) -> None:
         run.notes.append("config.yaml does not hold a mapping: the data, model and step count are unknown")
 
 
+def health_notes(records: list[dict]) -> list[str]:
+    """The training-health events logged in metrics.jsonl (warnings, divergence), one note each."""
+    return [f"step {record['step']}: {event['message']}" for record in records
+            for event in record.get("events") or () if isinstance(event, dict) and event.get("message")]
+
+
 def read_run(path: Path) -> RunData:
     """Everything a report needs from the run directory ``path``; each missing part becomes a note."""
     path = Path(path)
@@ -309,6 +315,7 @@ def read_run(path: Path) -> RunData:
         if table.is_file():
             run.notes.append("loss_table.csv could not be read: the table comes from metrics.jsonl")
     run.measurements = read_eval_files(path, run.notes) + logged_measurements(run)
+    run.notes.extend(health_notes(run.records))
     run.has_generator = (path / "generator.safetensors").is_file()
     run.has_checkpoint = (path / "checkpoints" / "last.pt").is_file()
     if not run.finished:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
@@ -13,7 +12,7 @@ from markupsafe import Markup
 
 from gankit import __version__
 from gankit.errors import UserError
-from gankit.fsutil import atomic_write
+from gankit.fsutil import atomic_write_text
 
 from . import study_page
 from .collect import RunData, kind_of, read_run
@@ -124,13 +123,6 @@ def _check_output(out: Path, paths: Sequence[Path]) -> None:
             raise UserError(f"refusing to write the report to {out}: it is inside {path} and not an .html file")
 
 
-def _share(out: Path) -> None:
-    """Give the page the permissions of an ordinary new file (temporary files are private to their owner)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(out, 0o666 & ~umask)
-
-
 def build_report(paths: list[Path], out: Optional[Path] = None) -> Path:
     """Write the HTML report of ``paths`` and return where it went.
 
@@ -143,10 +135,5 @@ def build_report(paths: list[Path], out: Optional[Path] = None) -> Path:
     html = render(paths)
     out = Path(out) if out is not None else default_output(list(dict.fromkeys(paths)))
     _check_output(out, paths)
-    try:
-        with atomic_write(out, "w") as handle:
-            handle.write(html)
-        _share(out)
-    except OSError as err:
-        raise UserError(f"cannot write the report to {out}: {err.strerror or err}") from None
+    atomic_write_text(out, html)
     return out

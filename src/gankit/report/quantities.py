@@ -28,6 +28,9 @@ LABELS = {
     "d_g_z": "mean D(G(z))",
     "g_grad_norm": "G gradient norm",
     "d_grad_norm": "D gradient norm",
+    "g_weight_norm": "G weight norm",
+    "d_weight_norm": "D weight norm",
+    "fake_spread": "fake batch spread (over real)",
     "img_per_s": "throughput",
 }
 SHARES = {"high_quality", "class_accuracy", "precision", "recall"}  # eval metrics that are fractions
@@ -60,8 +63,10 @@ def describe(key: str, loss: Optional[str] = None) -> Quantity:
     label = LABELS.get(key, key.replace("_", " "))
     if key in ("d_x", "d_g_z"):
         return Quantity(key, label, output_unit(loss))
-    if key in GRAD_KEYS:
+    if key in GRAD_KEYS or key in ("g_weight_norm", "d_weight_norm"):
         return Quantity(key, label, "L2 norm")
+    if key == "fake_spread":
+        return Quantity(key, label, "ratio to real")
     if key == "img_per_s":
         return Quantity(key, label, "images / s")
     if key in LABELS:

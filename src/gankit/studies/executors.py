@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from gankit.errors import UserError
+from gankit.errors import EXIT_DIVERGED, EXIT_INTERRUPTED, UserError
 
 EXECUTORS = ("local", "submitit-local", "slurm")
 POLL_SECONDS = 0.2
@@ -166,8 +166,10 @@ def describe(outcome: Outcome) -> str:
     """One line on how a job ended."""
     if outcome.code == 0:
         return f"{outcome.job.name}: done in {outcome.seconds:.0f} s"
-    if outcome.code == 130:
+    if outcome.code == EXIT_INTERRUPTED:
         return f"{outcome.job.name}: stopped"
+    if outcome.code == EXIT_DIVERGED:
+        return f"{outcome.job.name}: diverged after {outcome.seconds:.0f} s (measured as having no values)"
     return f"{outcome.job.name}: failed (exit {outcome.code}): {outcome.detail}"
 
 

@@ -9,7 +9,6 @@ its first checkpoint is started afresh.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -31,10 +30,11 @@ class State(Enum):
     """Where a run stands, read from its directory."""
 
     NEW = "new"  # no directory yet
-    EMPTY = "empty"  # a directory without a checkpoint: killed before its first one
+    EMPTY = "empty"  # a directory without a checkpoint: killed before its first one (resumed from step 0)
     PARTIAL = "partial"  # a checkpoint before the last step: resume it
     UNFINISHED = "unfinished"  # a checkpoint at the last step without the final generator
     FINISHED = "finished"  # the generator of the last step is written
+    DIVERGED = "diverged"  # stopped because it became non-finite: done, with no values to measure
 
 
 @dataclass(frozen=True)
@@ -140,11 +140,24 @@ def exported_step(run: Path) -> Optional[int]:
     return generator_step(run) if (run / GENERATOR_FILE).is_file() else None
 
 
+def diverged_at(run: Path) -> Optional[int]:
+    """The step at which the run stopped because it diverged (its last log says so), or None."""
+    from gankit.track import read_metrics
+
+    records = read_metrics(run)
+    last = records[-1] if records else {}
+    if any(isinstance(e, dict) and e.get("kind") == "diverged" for e in last.get("events") or ()):
+        return int(last["step"])
+    return None
+
+
 def run_state(run: Path, steps: int) -> State:
     """Where the run in ``run`` stands against ``steps`` planned steps."""
     if not run.exists():
         return State.NEW
     checkpoint = checkpoint_step(run)
+    if diverged_at(run) is not None:
+        return State.DIVERGED
     if checkpoint is None:
         return State.EMPTY
     if checkpoint > steps:
@@ -153,12 +166,3 @@ def run_state(run: Path, steps: int) -> State:
     if checkpoint < steps:
         return State.PARTIAL
     return State.FINISHED if exported_step(run) == steps else State.UNFINISHED
-
-
-def clear_empty_run(run: Path) -> None:
-    """Remove a study's run directory that holds no checkpoint, so it can start afresh."""
-    from gankit.engine.checkpoint import LAST
-
-    if (run / LAST).exists():
-        raise AssertionError(f"{run} has a checkpoint: it is resumed, never removed")
-    shutil.rmtree(run)

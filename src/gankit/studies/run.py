@@ -20,8 +20,9 @@ from typing import Any, Callable, Optional, Sequence
 import yaml
 
 from gankit.config import parse_override
-from gankit.errors import UserError
-from gankit.fsutil import atomic_write_text
+from gankit.errors import EXIT_DIVERGED, EXIT_INTERRUPTED, UserError
+from gankit.fsutil import atomic_write_text, make_folder
+from gankit.runlock import DirectoryLock, is_locked
 from gankit.studies import plan as planning
 from gankit.studies.executors import Job, StudyStopped, make_executor
 from gankit.studies.measures import Measurer, Metric, RunView, metric_info
@@ -99,12 +100,12 @@ def _train_missing(spec: StudySpec, plans: list[planning.RunPlan], study_dir: Pa
     for plan in plans:
         run = planning.run_dir(study_dir, plan)
         state = planning.run_state(run, plan.steps)
-        if state is planning.State.FINISHED:
+        if state in (planning.State.FINISHED, planning.State.DIVERGED):
             done += 1
             continue
-        if state is planning.State.EMPTY:
-            planning.clear_empty_run(run)
-            state = planning.State.NEW
+        holder = is_locked(run)
+        if holder is not None:
+            raise UserError(f"run {run} is in use: {holder} is writing it; wait for it to end or stop it first")
         path = planning.write_plan(study_dir, plan)
         if state is planning.State.NEW:
             argv = ["train", str(path), "--name", plan.name, "--runs-dir", str(study_dir / planning.RUNS)]
@@ -115,8 +116,8 @@ def _train_missing(spec: StudySpec, plans: list[planning.RunPlan], study_dir: Pa
         f"{done} finished, {len(queue)} to train" + (f", {jobs} at a time" if queue else ""))
     if queue:
         outcomes = executor.run(queue, lambda line: say(f"  {line}"))
-        stopped = [o for o in outcomes if o.code == 130]
-        failed = [o for o in outcomes if o.code not in (0, 130)]
+        stopped = [o for o in outcomes if o.code == EXIT_INTERRUPTED]
+        failed = [o for o in outcomes if o.code not in (0, EXIT_INTERRUPTED, EXIT_DIVERGED)]
         if stopped:
             raise StudyStopped()
         if failed:
@@ -164,9 +165,10 @@ def _measure(spec: StudySpec, units: list[Unit], study_dir: Path, say: Say
     say(f"measuring {len(units)} run(s): {', '.join(spec.measure)}")
     for unit in units:
         ways = [(arm.name, arm.prior) for arm in spec.sample] or [(unit.arm, None)]
+        diverged = planning.diverged_at(unit.path) is not None
         for arm, prior in ways:
             view = RunView(unit.path, prior=prior)
-            values = measurer.measure(spec.measure, view)
+            values = {} if diverged else measurer.measure(spec.measure, view)
             measured.append(Measured(unit.name, arm, unit.seed, _relative(unit.path, study_dir),
                                      *_status(unit.path, view), values))
         say(f"  {unit.name}: measured")
@@ -175,6 +177,9 @@ def _measure(spec: StudySpec, units: list[Unit], study_dir: Path, say: Say
 
 
 def _status(run: Path, view: RunView) -> tuple[str, Optional[int]]:
+    diverged = planning.diverged_at(run)
+    if diverged is not None:
+        return "diverged", diverged
     step = planning.exported_step(run)
     if step is None:
         step = planning.checkpoint_step(run)
@@ -238,19 +243,20 @@ def run_study(study: str, runs: Sequence[Path] = (), options: Optional[StudyOpti
         for plan in plans:
             planning.check_compatible(study_dir, plan)
         units = [Unit(p.name, p.arm.name, p.seed, planning.run_dir(study_dir, p)) for p in plans]
-    study_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(study_dir / STUDY_FILE, dump_study(spec))
-    if not runs:
-        _train_missing(spec, plans, study_dir, executor, options.jobs, say)
-    measured, metrics = _measure(spec, units, study_dir, say)
-    figures, samples = _latent_figures(spec, units, study_dir) if spec.sample else ([], [])
-    summary = build_summary(spec, measured, metrics, figures, samples)
-    write_summary(study_dir, summary)
-    report = None
-    if options.report:
-        from gankit.report import build_report
+    make_folder(study_dir)
+    with DirectoryLock(study_dir, "study"):
+        atomic_write_text(study_dir / STUDY_FILE, dump_study(spec))
+        if not runs:
+            _train_missing(spec, plans, study_dir, executor, options.jobs, say)
+        measured, metrics = _measure(spec, units, study_dir, say)
+        figures, samples = _latent_figures(spec, units, study_dir) if spec.sample else ([], [])
+        summary = build_summary(spec, measured, metrics, figures, samples)
+        write_summary(study_dir, summary)
+        report = None
+        if options.report:
+            from gankit.report import build_report
 
-        report = build_report([study_dir])
+            report = build_report([study_dir])
     return StudyResult(study_dir, summary, report)
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
-from gankit.fsutil import atomic_write
+from gankit import faults
+from gankit.errors import machine_error
+from gankit.fsutil import atomic_write, make_folder
 
 from ._util import as_float
 
@@ -18,13 +21,25 @@ def _jsonable(value):
     number = as_float(value)
     if number is not None:
         item = value.item() if callable(getattr(value, "item", None)) else number
-        return item if isinstance(item, int) and not isinstance(item, bool) else number
+        return item if isinstance(item, int) and not isinstance(item, bool) else strict(number)
     tolist = getattr(value, "tolist", None)
     if callable(tolist):
         return tolist()
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     raise TypeError(f"metrics value of type {type(value).__name__} is not JSON serialisable")
+
+
+def strict(value):
+    """``value`` with every NaN or infinite float (in dicts and lists too) replaced by None, so
+    that the line is strict JSON (``null``), readable by any JSON reader."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict(v) for v in value]
+    return value
 
 
 def _parse_lines(text: str) -> list[tuple[str, dict]]:
@@ -64,7 +79,8 @@ def read_metrics(run_dir: str | os.PathLike) -> list[dict]:
 
 
 class MetricsLog:
-    """Appends metrics records to ``run_dir/metrics.jsonl``, one JSON line each, flushed at once."""
+    """Appends metrics records to ``run_dir/metrics.jsonl``, one strict-JSON line each (NaN and
+    infinities written as ``null``), flushed at once."""
 
     def __init__(self, run_dir: str | os.PathLike):
         """Log into ``run_dir`` (created if missing); nothing is opened until the first append."""
@@ -74,7 +90,7 @@ class MetricsLog:
 
     def _open(self):
         """Open for appending, first cutting off a partial final line left by a crash."""
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        make_folder(self.run_dir)
         if self.path.exists():
             data = self.path.read_bytes()
             if data and not data.endswith(b"\n"):
@@ -90,10 +106,14 @@ class MetricsLog:
         step = record.get("step")
         if isinstance(step, bool) or as_float(step) is None or float(step) != int(step):
             raise ValueError(f"a metrics record needs an integer 'step', got {step!r}")
-        line = json.dumps(record, default=_jsonable)
-        fh = self._fh or self._open()
-        fh.write(line + "\n")
-        fh.flush()
+        line = json.dumps(strict(record), default=_jsonable, allow_nan=False)
+        try:
+            fh = self._fh or self._open()
+            faults.crash_halfway_line(self.path.name, fh, line + "\n")
+            fh.write(line + "\n")
+            fh.flush()
+        except OSError as err:
+            raise machine_error(err, "write", self.path) from None
 
     def truncate_after(self, step: int) -> int:
         """Atomically rewrite the log keeping only records with ``step <= step``; return how many were kept.

@@ -38,6 +38,10 @@ class TensorBoardLog:
         """Write an image: ``grid`` is a CHW float tensor in [0, 1] (e.g. from ``make_grid``)."""
         self.writer.add_image(tag, grid.detach().cpu().float().clamp(0, 1), global_step=int(step), dataformats="CHW")
 
+    def text(self, tag: str, text: str, step: int) -> None:
+        """Write a sentence (a health warning) under ``tag``."""
+        self.writer.add_text(tag, text, global_step=int(step))
+
     def flush(self) -> None:
         """Flush pending events to disk."""
         self.writer.flush()
