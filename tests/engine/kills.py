@@ -86,6 +86,8 @@ def resume_until_done(runs: Path, name: str, rng: Optional[random.Random] = None
         if rng is not None and kills < max_kills:
             if kill_after(runs, name, rng.uniform(low, high)):
                 kills += 1
+                if (runs / name / "generator.safetensors").is_file():
+                    return kills, commands  # killed after its last write, on its way out
                 continue
             return kills, commands
         finish(runs, name)
