@@ -84,8 +84,8 @@ def gankit_iteration(cfg, data: SampleSet, device: torch.device, speed: Speed | 
     return step, gan
 
 
-def textbook_iteration(cfg, data: SampleSet, device: torch.device) -> Callable:
-    """The classic example's loop over the same networks, data and batch."""
+def textbook_iteration(cfg, data: SampleSet, device: torch.device) -> tuple[Callable, Gan]:
+    """The classic example's loop over the same networks, data and batch (and the GAN it trains)."""
     spec = sample_spec(cfg.data)
     gan = build_gan(cfg, device, spec, Speed.plain(device.type))
     g, d = gan.generator, gan.discriminator
@@ -118,7 +118,7 @@ def textbook_iteration(cfg, data: SampleSet, device: torch.device) -> Callable:
         opt_g.step()
         terms.total.item(), g_loss.item()  # the example prints its losses every iteration
 
-    return step
+    return step, gan
 
 
 def count_flops(step: Callable) -> float:
@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             except UserError as err:
                 print(f"error: {err}", file=sys.stderr)
                 return 2
-            textbook = textbook_iteration(cfg, data, device)
+            textbook, _ = textbook_iteration(cfg, data, device)
             counted, _ = gankit_iteration(cfg, data, device, Speed.plain(device.type))  # flop_counter needs eager
             flops_textbook, flops_gankit = count_flops(textbook), count_flops(counted)
             timed = milliseconds({"textbook": textbook, "gankit": fast}, device, warmup, iters)

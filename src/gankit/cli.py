@@ -81,13 +81,14 @@ def train(args: tuple[str, ...], name: Optional[str], runs_dir: Path, resume: Op
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("samples.png"),
               show_default=True, help="Picture to write: an image grid, sequence plots or a scatter.")
 @click.option("--npy", type=click.Path(dir_okay=False, path_type=Path), help="Also write the raw samples (N, ...) here, as float32 .npy.")
+@click.option("--raw", is_flag=True, help="Runs with train.ema: sample the trained G, not its weight average.")
 def sample(run: Path, count: int, prior: Optional[str], label: Optional[int], seed: int, out: Path,
-           npy: Optional[Path]) -> None:
+           npy: Optional[Path], raw: bool) -> None:
     """Sample a trained generator: gankit sample RUN --n 64 --prior "normal(-10,1)" -o out.png"""
     from gankit.sampling import sample as draw
     from gankit.sampling import write_samples
 
-    samples, labels = draw(run, count, prior=prior, label=label, seed=seed)
+    samples, labels = draw(run, count, prior=prior, label=label, seed=seed, raw=raw)
     write_samples(run, samples, labels, out, npy)
     click.echo(str(out))
 

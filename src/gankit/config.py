@@ -93,7 +93,8 @@ class OptimConfig(Section):
 
     g: OptimizerConfig = OptimizerConfig()
     d: OptimizerConfig = OptimizerConfig()
-    schedule: Literal["constant", "linear"] = "constant"  # linear: both lrs fall to 0 at train.steps
+    # linear: both lrs fall to 0 at train.steps; cosine: along half a cosine to 0 at train.steps
+    schedule: Literal["constant", "linear", "cosine"] = "constant"
 
 
 class TrainConfig(Section):
@@ -111,6 +112,9 @@ class TrainConfig(Section):
     sample_count: int = Field(64, ge=1)  # images in each grid
     checkpoint_every: int = Field(1000, ge=1)  # every checkpoint step is also a log step (checked first)
     keep_checkpoints: int = Field(1, ge=1)  # > 1: also keep the newest K as checkpoints/step_NNNNNN.pt
+    # decay of an exponential moving average of G's weights (e.g. 0.999), which sampling, grids,
+    # evaluation and the exported generator then use (None: off); see gankit.engine.ema
+    ema: Optional[float] = Field(None, gt=0, lt=1)
     # fresh: G's step draws new noise (Goodfellow's Algorithm 1) | reuse: G's step is taken on the
     # fake batch of D's last step, as the PyTorch DCGAN example does (one G forward fewer)
     g_noise: Literal["fresh", "reuse"] = "fresh"
@@ -136,6 +140,8 @@ class RegularizeConfig(Section):
     clip: Optional[float] = Field(None, gt=0)  # WGAN: clip every D parameter to [-clip, clip]; true = 0.01
     gradient_penalty: float = Field(0.0, ge=0)  # WGAN-GP: weight of (|grad D(x_hat)| - 1)^2 (paper: 10)
     r1: float = Field(0.0, ge=0)  # R1: gamma of gamma/2 |grad D(x)|^2 on real samples
+    # DiffAugment of everything D sees, real and fake alike (images): color, translation, cutout
+    augment: list[Literal["color", "translation", "cutout"]] = []
 
     @field_validator("clip", mode="before")
     @classmethod

@@ -12,7 +12,7 @@ import torch
 from gankit.config import RunConfig, load_run_config
 from gankit.data import sample_spec
 from gankit.data.sequences import to_data_units
-from gankit.engine.checkpoint import GENERATOR_FILE, LAST, import_generator, load_weights, read_checkpoint
+from gankit.engine.checkpoint import EMA_KEY, GENERATOR_FILE, LAST, import_generator, load_weights, read_checkpoint
 from gankit.errors import UserError
 from gankit.fsutil import atomic_write
 from gankit.nets import build_networks
@@ -22,18 +22,23 @@ from gankit.spec import SampleSpec
 from gankit.track import save_view
 
 
-def load_generator(run_dir: Path, cfg: Optional[RunConfig] = None) -> torch.nn.Module:
-    """G of a run, from generator.safetensors, else from its last checkpoint; in eval mode."""
+def load_generator(run_dir: Path, cfg: Optional[RunConfig] = None, raw: bool = False) -> torch.nn.Module:
+    """G of a run, in eval mode: from generator.safetensors (the weight average when the run
+    has train.ema), else from its last checkpoint (its average when it has one). ``raw``: the
+    trained G itself, not its average, from the last checkpoint."""
     run_dir = Path(run_dir)
     cfg = cfg or load_run_config(run_dir)
     generator, _ = build_networks(cfg.model, sample_spec(cfg.data))
     weights_file = run_dir / GENERATOR_FILE
-    if weights_file.is_file():
+    if weights_file.is_file() and not raw:
         load_weights(generator, import_generator(weights_file), str(weights_file))
     elif (run_dir / LAST).is_file():
-        load_weights(generator, read_checkpoint(run_dir / LAST)["generator"], str(run_dir / LAST))
+        payload = read_checkpoint(run_dir / LAST)
+        key = EMA_KEY if EMA_KEY in payload and not raw else "generator"
+        load_weights(generator, payload[key], str(run_dir / LAST))
     else:
-        raise UserError(f"{run_dir} has no trained generator yet ({GENERATOR_FILE} or {LAST})")
+        needs = LAST if raw else f"{GENERATOR_FILE} or {LAST}"
+        raise UserError(f"{run_dir} has no trained generator yet ({needs})")
     return generator.eval()
 
 
@@ -52,17 +57,18 @@ def sample_labels(n: int, num_classes: int, label: Optional[int], run_dir: Path)
 
 
 def sample(run_dir: Path, n: int, *, prior: Optional[str] = None, label: Optional[int] = None,
-           seed: int = 0) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+           seed: int = 0, raw: bool = False) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
     """``n`` samples (in model units) from a run's generator, and the labels they were made for.
 
     Latent codes are drawn from ``prior`` (default: the prior it was trained with); conditional
-    runs make class ``label``, or every class in turn when it is None.
+    runs make class ``label``, or every class in turn when it is None. ``raw``: from the
+    trained G rather than its weight average (runs with train.ema).
     """
     if n < 1:
         raise UserError(f"--n must be at least 1 (got {n})")
     cfg = load_run_config(run_dir)
     latent = parse_prior(prior or cfg.train.prior)
-    generator = load_generator(run_dir, cfg)
+    generator = load_generator(run_dir, cfg, raw=raw)
     labels = sample_labels(n, generator.num_classes, label, Path(run_dir))
     z = latent.sample(n, cfg.model.z_dim, generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():

@@ -1,5 +1,7 @@
 """Optimizers and the learning-rate schedule."""
 
+import math
+
 import pytest
 import torch
 
@@ -13,6 +15,13 @@ def test_linear_schedule_falls_to_zero_at_the_last_step():
     assert decayed_lr(1e-3, "linear", 51, 100) == pytest.approx(5e-4)
     assert decayed_lr(1e-3, "linear", 100, 100) == pytest.approx(1e-5)
     assert decayed_lr(1e-3, "constant", 100, 100) == 1e-3
+
+
+def test_cosine_schedule_follows_half_a_cosine():
+    assert decayed_lr(1e-3, "cosine", 1, 100) == pytest.approx(1e-3)
+    assert decayed_lr(1e-3, "cosine", 51, 100) == pytest.approx(5e-4)
+    assert decayed_lr(1e-3, "cosine", 26, 100) == pytest.approx(1e-3 * (1 + 2 ** -0.5) / 2)
+    assert decayed_lr(1e-3, "cosine", 100, 100) == pytest.approx(1e-3 * (1 + math.cos(math.pi * 0.99)) / 2)
 
 
 def test_a_run_with_the_linear_schedule_ends_at_a_small_rate(tmp_path):

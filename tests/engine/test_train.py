@@ -95,6 +95,7 @@ def assert_same_state(a, b):
     (None, ["train.d_steps=2", "model.arch=mlp", "model.d_dropout=0.3"]),
     (None, ["model.conditional=acgan", "train.sample_count=20"]),
     (None, ["speed.precision=bf16", "train.g_noise=reuse"]),
+    (None, ["train.ema=0.99", "regularize.augment=[color,translation,cutout]"]),
     ("ring8", ["train.d_steps=2", "model.pack=2", "model.minibatch_std=true", "model.spectral_norm=true",
                "regularize.gradient_penalty=1", "regularize.r1=0.5"]),
     ("ring8", ["train.loss=wasserstein", "regularize.clip=true", "optim.d.name=rmsprop"]),

@@ -29,6 +29,7 @@ CHECKPOINTS = Path("checkpoints")
 LAST = CHECKPOINTS / "last.pt"
 KEPT = re.compile(r"step_(\d{6,})\.pt")  # checkpoints/step_NNNNNN.pt, kept with train.keep_checkpoints > 1
 GENERATOR_FILE = "generator.safetensors"
+EMA_KEY = "generator_ema"  # the moving average of G's weights, in checkpoints of runs with train.ema
 
 
 def rng_state(gan: Gan, device: torch.device) -> dict[str, Any]:
@@ -58,6 +59,8 @@ def save_checkpoint(run_dir: Path, gan: Gan, step: int, device: torch.device,
         "d_optimizer": gan.d_optimizer.state_dict(),
         "rng": rng_state(gan, device),
     }
+    if gan.ema is not None:
+        payload[EMA_KEY] = gan.ema.state_dict()
     if rng_by_rank is not None:
         payload["rng_by_rank"] = rng_by_rank
     buffer = io.BytesIO()
@@ -130,6 +133,11 @@ def restore(gan: Gan, payload: dict[str, Any], device: torch.device, path: Path,
                         f"resume it with the same number (this is {world_size})")
     load_weights(gan.generator, payload["generator"], f"checkpoint {path}")
     load_weights(gan.discriminator, payload["discriminator"], f"checkpoint {path}")
+    if gan.ema is not None:
+        if EMA_KEY in payload:
+            load_weights(gan.ema.module, payload[EMA_KEY], f"checkpoint {path} (weight average)")
+        else:  # train.ema switched on at this resume: the average starts at the checkpoint's G
+            gan.ema.module.load_state_dict(gan.generator.state_dict())
     try:
         load_optimizer_state(gan.g_optimizer, payload["g_optimizer"])
         load_optimizer_state(gan.d_optimizer, payload["d_optimizer"])
@@ -143,11 +151,13 @@ def restore(gan: Gan, payload: dict[str, Any], device: torch.device, path: Path,
     return int(payload["step"])
 
 
-def export_generator(run_dir: Path, generator: nn.Module, step: int) -> Path:
-    """Write the generator's weights as ``generator.safetensors`` (atomically)."""
+def export_generator(run_dir: Path, generator: nn.Module, step: int, averaged: bool = False) -> Path:
+    """Write the generator's weights as ``generator.safetensors`` (atomically); ``averaged``
+    says in its metadata that they are the moving average of G's weights."""
     path = Path(run_dir) / GENERATOR_FILE
     tensors = {k: v.detach().cpu().contiguous() for k, v in generator.state_dict().items()}
-    atomic_write_bytes(path, safetensors_bytes(tensors, metadata={"step": str(step), "format": json.dumps(FORMAT)}))
+    metadata = {"step": str(step), "format": json.dumps(FORMAT), "weights": "ema" if averaged else "raw"}
+    atomic_write_bytes(path, safetensors_bytes(tensors, metadata=metadata))
     return path
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Iterable, Optional
 
 import torch
@@ -30,11 +31,15 @@ def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: OptimizerConfig, 
 
 
 def decayed_lr(base_lr: float, schedule: str, step: int, total_steps: int) -> float:
-    """The learning rate of iteration ``step`` (1-based) under ``schedule``: ``constant``, or
-    ``linear`` from ``base_lr`` down to zero at ``total_steps``. A pure function of the step,
-    so a resumed run follows the same schedule."""
+    """The learning rate of iteration ``step`` (1-based) under ``schedule``: ``constant``;
+    ``linear`` from ``base_lr`` down to zero at ``total_steps``; ``cosine`` from ``base_lr``
+    along half a cosine to zero there. A pure function of the step, so a resumed run follows
+    the same schedule."""
+    progress = (step - 1) / total_steps
     if schedule == "linear":
-        return base_lr * (1.0 - (step - 1) / total_steps)
+        return base_lr * (1.0 - progress)
+    if schedule == "cosine":
+        return base_lr * 0.5 * (1.0 + math.cos(math.pi * progress))
     return base_lr
 
 

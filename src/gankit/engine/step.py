@@ -13,6 +13,8 @@ from typing import Any, Callable, NamedTuple, Optional
 import torch
 from torch import nn
 
+from gankit.augment import Augment
+from gankit.engine.ema import WeightAverage
 from gankit.engine.speed import Speed
 from gankit.objectives import Objective
 from gankit.priors import Prior
@@ -131,13 +133,26 @@ class Gan:
     speed: Speed = Speed.plain("cpu")
     reuse_fake: bool = False  # G's step is taken on the fake batch of D's last step
     sync_gradients: Optional[Callable[[nn.Module], None]] = None  # several processes: average grads
+    ema: Optional[WeightAverage] = None  # the moving average of G's weights (train.ema)
+    augment: Optional[Augment] = None  # applied to every batch D sees, real and fake (regularize.augment)
     # What the step calls: the modules themselves, or their torch.compile'd forms.
     g_forward: Callable[..., torch.Tensor] = field(default=None, repr=False)  # type: ignore[assignment]
     d_forward: Callable[..., Any] = field(default=None, repr=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         self.g_forward = self.g_forward or self.generator
-        self.d_forward = self.d_forward or self.discriminator
+        d_forward = self.d_forward or self.discriminator
+        if self.augment is not None:
+            augment, noise = self.augment, self.noise
+            self.d_forward = lambda x, labels=None: d_forward(augment(x, noise), labels)
+        else:
+            self.d_forward = d_forward
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The G that samples, draws grids, is evaluated and exported: the weight average when
+        there is one, else G itself."""
+        return self.ema.module if self.ema is not None else self.generator
 
     def sample_z(self, n: int, device: torch.device) -> torch.Tensor:
         """Latent codes for one batch from the training prior."""

@@ -26,7 +26,9 @@ from gankit.engine.checkpoint import (GENERATOR_FILE, LAST, export_generator, ge
 from gankit.engine.health import (PROBABILITY_LOSSES, Event, HealthMonitor, divergence_message, nonfinite,
                                   read_interval)
 from gankit.engine.device import resolve_device
+from gankit.augment import build_augment
 from gankit.engine.distributed import Processes, launched_processes
+from gankit.engine.ema import WeightAverage
 from gankit.engine.runner import iterations
 from gankit.engine.optim import build_optimizer, decayed_lr, set_lr
 from gankit.engine.speed import Speed, resolve_speed
@@ -92,6 +94,9 @@ def build_gan(cfg: RunConfig, device: torch.device, spec: SampleSpec, speed: Opt
     # A recorded step reads its learning rate from a tensor, which the schedule updates in place.
     lr_on = device if speed.graph and cfg.optim.schedule != "constant" else None
     optimizer_options = {"fused": speed.fused_optimizer, "capturable": speed.graph, "lr_on": lr_on}
+    if cfg.regularize.augment and spec.kind != "images":
+        raise UserError(f"regularize.augment transforms images; this run's data are {spec.kind}")
+    forwards = (torch.compile(generator), torch.compile(discriminator)) if speed.compile else (None, None)
     gan = Gan(generator=generator, discriminator=discriminator,
               g_optimizer=build_optimizer(generator.parameters(), cfg.optim.g, **optimizer_options),
               d_optimizer=build_optimizer(discriminator.parameters(), cfg.optim.d, **optimizer_options),
@@ -99,9 +104,9 @@ def build_gan(cfg: RunConfig, device: torch.device, spec: SampleSpec, speed: Opt
               regularizers=build_regularizers(cfg.regularize), prior=parse_prior(cfg.train.prior),
               z_dim=cfg.model.z_dim, num_classes=generator.num_classes, pack=cfg.model.pack, noise=noise,
               speed=speed, reuse_fake=cfg.train.g_noise == "reuse",
-              sync_gradients=distributed.average_gradients if processes.distributed else None)
-    if speed.compile:
-        gan.g_forward, gan.d_forward = torch.compile(generator), torch.compile(discriminator)
+              sync_gradients=distributed.average_gradients if processes.distributed else None,
+              ema=WeightAverage(generator, cfg.train.ema) if cfg.train.ema else None,
+              augment=build_augment(cfg.regularize.augment), g_forward=forwards[0], d_forward=forwards[1])
     return gan
 
 
@@ -124,6 +129,8 @@ def prepare(cfg: RunConfig, processes: Processes = distributed.SINGLE) -> tuple[
     if processes.distributed:
         distributed.broadcast_weights(gan.generator)
         distributed.broadcast_weights(gan.discriminator)
+        if gan.ema is not None:
+            gan.ema = WeightAverage(gan.generator, gan.ema.decay)  # the average starts at the shared G
     return device, spec, batches, gan
 
 
@@ -411,7 +418,7 @@ class Tracker:
     def evaluate(self, evaluator: Evaluator) -> Sequence:
         """Measure G now; the time it takes is left out of the next img/s."""
         start = time.perf_counter()
-        measurements = evaluator(self.session.gan.generator, self.session.device)
+        measurements = evaluator(self.session.gan.sampler, self.session.device)
         self.interval_start += time.perf_counter() - start
         return measurements
 
@@ -420,7 +427,7 @@ class Tracker:
         sequence plots, or a scatter over D's heat map."""
         session = self.session
         gan = session.gan
-        samples = generate(gan.generator, inputs.z, inputs.labels).float().cpu()
+        samples = generate(gan.sampler, inputs.z, inputs.labels).float().cpu()
         heat_map = session.spec.kind == "points" and not gan.num_classes
         picture = save_view(session.spec.kind, samples, session.run_dir / "samples" / f"step_{step:06d}.png",
                             nrow=inputs.nrow, reference=self.reference,
@@ -481,6 +488,8 @@ def train_until_done(session: Session, tracker: Optional[Tracker], inputs: Sampl
             set_lr(gan.g_optimizer, decayed_lr(cfg.optim.g.lr, cfg.optim.schedule, step, cfg.train.steps))
             set_lr(gan.d_optimizer, decayed_lr(cfg.optim.d.lr, cfg.optim.schedule, step, cfg.train.steps))
         totals += iterate(step - 1)
+        if gan.ema is not None:
+            gan.ema.update(gan.generator, step)
         iterations_done += 1
         session.step = step
         if tracker is not None:
@@ -496,6 +505,8 @@ def train_until_done(session: Session, tracker: Optional[Tracker], inputs: Sampl
         if processes.distributed and (drawing or saving or evaluating):
             distributed.average_buffers(gan.generator)  # what G samples with in inference mode
             distributed.average_buffers(gan.discriminator)
+            if gan.ema is not None:
+                gan.ema.copy_buffers(gan.generator)
         if logging:
             if processes.distributed:
                 totals = distributed.mean(totals)
@@ -540,7 +551,8 @@ def fit(session: Session, show_progress: Optional[bool] = None) -> Path:
             if tracker is not None:
                 if finishing:
                     _finish_pictures(session, tracker, inputs)
-                export_generator(session.run_dir, session.gan.generator, session.step)
+                export_generator(session.run_dir, session.gan.sampler, session.step,
+                                 averaged=session.gan.ema is not None)
         finally:
             if tracker is not None:
                 tracker.close()
