@@ -14,9 +14,9 @@ def assert_training_beats_untrained(session: Session, reference: torch.Tensor, l
     """Train ``session`` and require its generator to close most of the nearest-neighbour gap
     between the untrained generator and held-out real images, covering most classes."""
     z = torch.randn(samples, session.cfg.model.z_dim, generator=torch.Generator().manual_seed(seed))
-    before = nearest_report(generate(session.gan.generator, z), reference, labels, held_out)
+    before = nearest_report(generate(session.gan.sampler, z), reference, labels, held_out)
     fit(session, show_progress=False)
-    after = nearest_report(generate(session.gan.generator, z), reference, labels, held_out)
+    after = nearest_report(generate(session.gan.sampler, z), reference, labels, held_out)
     print(f"nearest-neighbour distance: untrained {before.generated:.2f}, trained {after.generated:.2f}, "
           f"real {after.real:.2f}; classes covered {after.classes_covered}")
     closed = gap_closed(before, after)

@@ -140,8 +140,10 @@ class Gan:
     d_forward: Callable[..., Any] = field(default=None, repr=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
-        self.g_forward = self.g_forward or self.generator
-        d_forward = self.d_forward or self.discriminator
+        # `is None`, not `or`: a compiled module has no truth value (it proxies len()).
+        if self.g_forward is None:
+            self.g_forward = self.generator
+        d_forward = self.discriminator if self.d_forward is None else self.d_forward
         if self.augment is not None:
             augment, noise = self.augment, self.noise
             self.d_forward = lambda x, labels=None: d_forward(augment(x, noise), labels)
