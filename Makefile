@@ -1,10 +1,12 @@
 # Set-up and the two everyday commands. Each target creates .venv and installs gankit
-# (with its pinned dependencies) on first use, so both work on a fresh machine.
+# (with the exact dependency versions of requirements.lock) on first use, so both work on a
+# fresh machine.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+LOCK   := requirements.lock
 
-.PHONY: train test browser clean
+.PHONY: train test browser lock clean
 
 # Train the embedded default (scikit-learn's digits, offline): a few minutes on 2 CPU cores.
 train: $(VENV)/.installed
@@ -27,10 +29,18 @@ browser:
 	  echo "browser tests: /usr/bin/chromium is missing and cannot be installed here (needs apt-get and root); they will skip"; \
 	fi
 
-$(VENV)/.installed: pyproject.toml
+# pyproject.toml gives compatible ranges; the lock, as constraints, makes every version exact.
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(LOCK) -e '.[test]'
 	touch $@
+
+# Rewrite the lock from what .venv holds now: after a deliberate upgrade there, with the tests passing.
+lock:
+	{ echo "# The exact versions gankit[test] is tested with: make installs them as constraints"; \
+	  echo "# (pip install -c $(LOCK) -e '.[test]'). Regenerate with: make lock"; \
+	  $(BIN)/python -m pip freeze --disable-pip-version-check --exclude-editable; } > $(LOCK).tmp
+	mv $(LOCK).tmp $(LOCK)
 
 clean:
 	rm -rf $(VENV) runs

@@ -58,3 +58,9 @@ def gankit(capsys):
         return code, out, err
 
     return run
+
+
+@pytest.fixture
+def command(gankit):
+    """The same as ``gankit``, for test modules that import the gankit package by that name."""
+    return gankit

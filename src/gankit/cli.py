@@ -31,45 +31,19 @@ def train(args: tuple[str, ...], name: Optional[str], runs_dir: Path, resume: Op
     With no preset, trains the embedded default (scikit-learn's digits, offline, minutes on a CPU).
     Overrides set any config key, e.g. train.steps=600 optim.g.lr=1e-4.
     """
-    import torch
-
-    from gankit.engine import distributed
-    from gankit.engine.stop import TrainingStopped
-    from gankit.engine.train import fit, new_run, resume_run
+    from gankit import api
+    from gankit.engine.distributed import launched_processes
 
     overrides = [a for a in args if "=" in a]
     positional = [a for a in args if "=" not in a]
     if len(positional) > 1 or (resume and positional):
         raise UserError(f"unexpected argument '{positional[-1]}': give one preset, then key=value overrides")
-    def make_evaluator(cfg):
-        from gankit.metrics.evaluate import Evaluator
-
-        return Evaluator(cfg, progress=_say)
-
-    if resume is not None and name is not None:
-        raise UserError("--name cannot be combined with --resume")
-    processes = distributed.launched_processes()
-    try:
-        if resume is not None:
-            session = resume_run(resume, overrides, make_evaluator, processes)
-        else:
-            session = new_run(positional[0] if positional else None, overrides, name=name, runs_root=runs_dir,
-                              make_evaluator=make_evaluator, processes=processes)
-        if processes.writer:
-            workers = f" x {processes.world_size} processes" if processes.distributed else ""
-            click.echo(f"run directory: {session.run_dir}", err=True)
-            threads = f" ({torch.get_num_threads()} threads)" if session.device.type == "cpu" else ""
-            click.echo(f"speed: {session.device}{threads}{workers}, {session.speed.describe()}", err=True)
-        try:
-            fit(session, show_progress=progress)
-        except TrainingStopped as stopped:
-            if processes.writer:
-                click.echo(f"gankit: {stopped}", err=True)
-            sys.exit(EXIT_INTERRUPTED)
-    finally:
-        distributed.stop(processes)
-    if processes.writer:
-        click.echo(str(session.run_dir))
+    run = api.train(positional[0] if positional else None, overrides, name=name, runs_dir=runs_dir,
+                    resume=resume, progress=progress, say=_say)
+    if run.stopped_at is not None:
+        sys.exit(EXIT_INTERRUPTED)
+    if launched_processes().writer:
+        click.echo(str(run.dir))
 
 
 @cli.command()
@@ -85,10 +59,10 @@ def train(args: tuple[str, ...], name: Optional[str], runs_dir: Path, resume: Op
 def sample(run: Path, count: int, prior: Optional[str], label: Optional[int], seed: int, out: Path,
            npy: Optional[Path], raw: bool) -> None:
     """Sample a trained generator: gankit sample RUN --n 64 --prior "normal(-10,1)" -o out.png"""
-    from gankit.sampling import sample as draw
+    from gankit import api
     from gankit.sampling import write_samples
 
-    samples, labels = draw(run, count, prior=prior, label=label, seed=seed, raw=raw)
+    samples, labels = api.load(run).sample_with_labels(count, prior=prior, label=label, seed=seed, raw=raw)
     write_samples(run, samples, labels, out, npy)
     click.echo(str(out))
 
@@ -103,12 +77,12 @@ def evaluate(run: Path, samples: Optional[int], inception: bool, inception_weigh
 
     Prints a table (each number with how it was measured) and writes RUN/eval/step_NNNNNN.json.
     """
-    from gankit.metrics.evaluate import evaluate_run, format_table
+    from gankit import api
 
-    path, measurements = evaluate_run(run, samples=samples, inception=inception, inception_weights=inception_weights,
-                                      progress=_say)
-    click.echo(format_table(measurements))
-    click.echo(f"written: {path}", err=True)
+    measurements = api.load(run).evaluate(samples=samples, inception=inception, inception_weights=inception_weights,
+                                          say=_say)
+    click.echo(repr(measurements))
+    click.echo(f"written: {measurements.path}", err=True)
 
 
 @cli.command()
@@ -195,6 +169,24 @@ def presets() -> None:
 
     for preset in preset_names():
         click.echo(preset)
+
+
+@cli.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["onnx", "torchscript"]), required=True,
+              help="onnx (needs the onnx and onnxscript packages) or torchscript (torch.jit.load).")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="File to write, e.g. generator.onnx or generator.pt.")
+@click.option("--raw", is_flag=True, help="Runs with train.ema: export the trained G, not its weight average.")
+def export(run: Path, fmt: str, out: Path, raw: bool) -> None:
+    """Write a run's generator for use outside gankit: gankit export RUN --format onnx -o G.onnx
+
+    Inputs: z (N, z_dim) float32 drawn from the run's prior [and labels (N,) int64 for
+    conditional runs]; output: samples (N, ...) in model units, as `gankit sample` makes them.
+    """
+    from gankit.export import export_generator_file
+
+    click.echo(str(export_generator_file(run, fmt, out, raw=raw)))
 
 
 def _say(text: str) -> None:

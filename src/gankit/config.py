@@ -20,6 +20,8 @@ from gankit.errors import UserError
 
 DEFAULT_PRESET = "digits"
 DEFAULT_CLIP = 0.01  # the WGAN paper's clipping bound
+BUILTIN_ARCHS = ("dcgan", "mlp", "cgan-lab", "conv1d")  # the families in gankit.nets.FAMILIES
+READY_MADE_ARCH = "modules"  # a run trained on modules handed to gankit.train(generator=, discriminator=)
 
 
 class Section(BaseModel):
@@ -53,7 +55,9 @@ class ModelConfig(Section):
     """The networks: one family (``arch``) for G and D, sized by the fields below, plus the
     options every family shares (conditioning, D's output head, D's regularising layers)."""
 
-    arch: Literal["dcgan", "mlp", "cgan-lab", "conv1d"] = "dcgan"
+    # A built-in family, or an import path "package.module:Family" to a gankit.Family defined
+    # elsewhere, or "modules" (recorded by gankit.train for ready-made G and D modules).
+    arch: str = "dcgan"
     # none | concat: one-hot label joined to z and to D's input | projection: label projected
     # onto D's features | acgan: D also classifies | kplus1: D has K classes + "fake"
     conditional: Literal["none", "concat", "projection", "acgan", "kplus1"] = "none"
@@ -67,6 +71,15 @@ class ModelConfig(Section):
     d_depth: int = Field(2, ge=1)  # mlp only: hidden layers of D
     maxout_pieces: int = Field(0, ge=0)  # mlp D: maxout units of this many pieces (0: LeakyReLU)
     d_dropout: float = Field(0.0, ge=0.0, lt=1.0)  # mlp D: dropout before every layer
+
+    @field_validator("arch")
+    @classmethod
+    def _known_arch(cls, arch: str) -> str:
+        module, colon, name = arch.partition(":")
+        if arch in BUILTIN_ARCHS or arch == READY_MADE_ARCH or (colon and module and name):
+            return arch
+        raise ValueError(f"'{arch}' is neither a built-in family ({', '.join(BUILTIN_ARCHS)}) nor an import "
+                         "path of the form package.module:Family")
 
 
 class OptimizerConfig(Section):

@@ -19,6 +19,9 @@ class UserError(Exception):
     exit_code = EXIT_USER_ERROR
 
 
+GankitError = UserError  # the public name: every gankit refusal is one (gankit.GankitError)
+
+
 class MachineError(UserError):
     """The machine refused an operation on a path (disk full, no permission, read-only file
     system, a name too long, a file where a folder should be): one line, exit code 3."""

@@ -15,20 +15,25 @@ from gankit.data.sequences import to_data_units
 from gankit.engine.checkpoint import EMA_KEY, GENERATOR_FILE, LAST, import_generator, load_weights, read_checkpoint
 from gankit.errors import UserError
 from gankit.fsutil import atomic_write
-from gankit.nets import build_networks
+from gankit.nets import build_networks, wrap_modules
 from gankit.nets.layers import class_rows
-from gankit.priors import parse_prior
+from gankit.priors import Prior, parse_prior
 from gankit.spec import SampleSpec
 from gankit.track import save_view
 
 
-def load_generator(run_dir: Path, cfg: Optional[RunConfig] = None, raw: bool = False) -> torch.nn.Module:
+def load_generator(run_dir: Path, cfg: Optional[RunConfig] = None, raw: bool = False,
+                   module: Optional[torch.nn.Module] = None) -> torch.nn.Module:
     """G of a run, in eval mode: from generator.safetensors (the weight average when the run
     has train.ema), else from its last checkpoint (its average when it has one). ``raw``: the
-    trained G itself, not its average, from the last checkpoint."""
+    trained G itself, not its average, from the last checkpoint. ``module``: for runs trained
+    on a ready-made G, a fresh module of its class to load the weights into."""
     run_dir = Path(run_dir)
     cfg = cfg or load_run_config(run_dir)
-    generator, _ = build_networks(cfg.model, sample_spec(cfg.data))
+    if module is not None:
+        generator, _ = wrap_modules(module, None, cfg.model, sample_spec(cfg.data))
+    else:
+        generator, _ = build_networks(cfg.model, sample_spec(cfg.data))
     weights_file = run_dir / GENERATOR_FILE
     if weights_file.is_file() and not raw:
         load_weights(generator, import_generator(weights_file), str(weights_file))
@@ -56,21 +61,33 @@ def sample_labels(n: int, num_classes: int, label: Optional[int], run_dir: Path)
     return torch.full((n,), label, dtype=torch.long)
 
 
+def sample_inputs(latent: Prior, n: int, z_dim: int, num_classes: int, *, label: Optional[int] = None,
+                  seed: int = 0, run_dir: Path = Path(".")) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+    """What :func:`sample` feeds the generator: ``n`` latent codes (n, z_dim) drawn from
+    ``latent`` with a torch generator seeded with ``seed``, and the labels of
+    :func:`sample_labels` (None for unconditional runs; ``run_dir`` names the run in errors)."""
+    labels = sample_labels(n, num_classes, label, Path(run_dir))
+    z = latent.sample(n, z_dim, generator=torch.Generator().manual_seed(seed))
+    return z, labels
+
+
 def sample(run_dir: Path, n: int, *, prior: Optional[str] = None, label: Optional[int] = None,
-           seed: int = 0, raw: bool = False) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+           seed: int = 0, raw: bool = False,
+           module: Optional[torch.nn.Module] = None) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
     """``n`` samples (in model units) from a run's generator, and the labels they were made for.
 
     Latent codes are drawn from ``prior`` (default: the prior it was trained with); conditional
     runs make class ``label``, or every class in turn when it is None. ``raw``: from the
-    trained G rather than its weight average (runs with train.ema).
+    trained G rather than its weight average (runs with train.ema). ``module``: see
+    :func:`load_generator`.
     """
     if n < 1:
         raise UserError(f"--n must be at least 1 (got {n})")
     cfg = load_run_config(run_dir)
     latent = parse_prior(prior or cfg.train.prior)
-    generator = load_generator(run_dir, cfg, raw=raw)
-    labels = sample_labels(n, generator.num_classes, label, Path(run_dir))
-    z = latent.sample(n, cfg.model.z_dim, generator=torch.Generator().manual_seed(seed))
+    generator = load_generator(run_dir, cfg, raw=raw, module=module)
+    z, labels = sample_inputs(latent, n, cfg.model.z_dim, generator.num_classes, label=label, seed=seed,
+                              run_dir=Path(run_dir))
     with torch.no_grad():
         return generator(z, labels), labels
 
@@ -87,6 +104,13 @@ def write_samples(run_dir: Path, samples: torch.Tensor, labels: Optional[torch.T
             nrow = int(torch.bincount(labels).max())
         save_view(spec.kind, samples, Path(out_png), nrow=nrow)
     if out_npy is not None:
-        raw = to_data_units(samples, cfg.data.value_range) if spec.kind == "sequences" else samples
         with atomic_write(out_npy, "wb") as handle:
-            np.save(handle, raw.numpy().astype(np.float32))
+            np.save(handle, in_data_units(cfg, samples).numpy().astype(np.float32))
+
+
+def in_data_units(cfg: RunConfig, samples: torch.Tensor) -> torch.Tensor:
+    """Samples in the data's own units, as `gankit sample --npy` writes them: sequences are
+    scaled back from [-1, 1] to data.value_range; images and points are as G makes them."""
+    if sample_spec(cfg.data).kind == "sequences":
+        return to_data_units(samples, cfg.data.value_range)
+    return samples

@@ -15,9 +15,9 @@ from typing import Callable, Optional, Sequence
 
 import torch
 import yaml
-from tqdm import tqdm
+from tqdm.auto import tqdm  # a notebook widget in Jupyter, a text bar elsewhere
 
-from gankit.config import RunConfig, build_config, load_run_config
+from gankit.config import READY_MADE_ARCH, RunConfig, build_config, load_run_config
 from gankit.data import load_samples, resolved_settings, sample_spec
 from gankit.data.batches import Batches
 from gankit.engine import distributed
@@ -36,7 +36,7 @@ from gankit.engine.stop import StopRequest, TrainingStopped
 from gankit.engine.step import STAT_NAMES, Gan, Statistics, batch_spread, gradient_norm
 from gankit.errors import TrainingDiverged, UserError, machine_error
 from gankit.fsutil import TEMP_SUFFIX, atomic_write_text, make_folder, remove_stale_temps
-from gankit.nets import build_networks
+from gankit.nets import build_networks, wrap_modules
 from gankit.nets.layers import class_rows, inference
 from gankit.objectives import build_objective
 from gankit.priors import parse_prior
@@ -80,13 +80,21 @@ class Session:
         return self.gan.speed
 
 
+# Ready-made (G, D) modules handed to gankit.train, trained in place of model.arch's family.
+Modules = Optional[tuple[torch.nn.Module, torch.nn.Module]]
+
+
 def build_gan(cfg: RunConfig, device: torch.device, spec: SampleSpec, speed: Optional[Speed] = None,
-              processes: Processes = distributed.SINGLE) -> Gan:
-    """Seed the global RNG from the config, then build networks, optimizers, objective,
-    regularisers and prior, laid out and wrapped as ``speed`` says."""
+              processes: Processes = distributed.SINGLE, modules: Modules = None) -> Gan:
+    """Seed the global RNG from the config, then build networks (or wrap the ready-made
+    ``modules``), optimizers, objective, regularisers and prior, laid out and wrapped as
+    ``speed`` says."""
     speed = speed or Speed.plain(device.type)
     torch.manual_seed(cfg.seed)
-    generator, discriminator = build_networks(cfg.model, spec)
+    if modules is not None:
+        generator, discriminator = wrap_modules(*modules, cfg.model, spec)
+    else:
+        generator, discriminator = build_networks(cfg.model, spec)
     for net in (generator, discriminator):
         net.to(device, memory_format=speed.memory_format)
     noise = torch.Generator(device=device)
@@ -110,7 +118,8 @@ def build_gan(cfg: RunConfig, device: torch.device, spec: SampleSpec, speed: Opt
     return gan
 
 
-def prepare(cfg: RunConfig, processes: Processes = distributed.SINGLE) -> tuple[torch.device, SampleSpec, Batches, Gan]:
+def prepare(cfg: RunConfig, processes: Processes = distributed.SINGLE,
+            modules: Modules = None) -> tuple[torch.device, SampleSpec, Batches, Gan]:
     """Load the data (writing what it decided into ``cfg.data``), resolve ``cfg.speed`` and build the GAN."""
     device = resolve_device(cfg.train.device)
     if processes.distributed:
@@ -125,7 +134,7 @@ def prepare(cfg: RunConfig, processes: Processes = distributed.SINGLE) -> tuple[
     speed = resolve_speed(cfg, device, spec, processes.world_size)
     batches = Batches(data, cfg.train.batch_size, cfg.seed, device, memory_format=speed.memory_format,
                       rank=processes.rank, world_size=processes.world_size)
-    gan = build_gan(cfg, device, spec, speed, processes)
+    gan = build_gan(cfg, device, spec, speed, processes, modules)
     if processes.distributed:
         distributed.broadcast_weights(gan.generator)
         distributed.broadcast_weights(gan.discriminator)
@@ -195,14 +204,17 @@ def _evaluator(cfg: RunConfig, make_evaluator: Optional[EvaluatorFactory]) -> Op
 
 def new_run(preset: Optional[str], overrides: list[str], *, name: Optional[str] = None,
             runs_root: Path = Path("runs"), make_evaluator: Optional[EvaluatorFactory] = None,
-            processes: Optional[Processes] = None) -> Session:
+            processes: Optional[Processes] = None, modules: Modules = None) -> Session:
     """Validate a preset with overrides, load its data, set up evaluation (``make_evaluator``,
-    when ``eval.every`` is set), then create its run directory (process 0 only)."""
+    when ``eval.every`` is set), then create its run directory (process 0 only). ``modules``:
+    ready-made (G, D) to train instead of model.arch's (recorded as model.arch=modules)."""
     processes = processes or launched_processes()
     if name is not None:
         check_run_name(name)
     cfg = build_config(preset, overrides)
-    device, spec, batches, gan = prepare(cfg, processes)
+    if modules is not None:
+        cfg.model.arch = READY_MADE_ARCH
+    device, spec, batches, gan = prepare(cfg, processes, modules)
     evaluator = _evaluator(cfg, make_evaluator) if processes.writer else None
     run_dir, lock = None, None
     if processes.writer:
@@ -221,8 +233,9 @@ def new_run(preset: Optional[str], overrides: list[str], *, name: Optional[str] 
 
 
 def resume_run(run_dir: Path, overrides: list[str], make_evaluator: Optional[EvaluatorFactory] = None,
-               processes: Optional[Processes] = None) -> Session:
-    """Reload a run from its last checkpoint, with optional overrides (e.g. more steps)."""
+               processes: Optional[Processes] = None, modules: Modules = None) -> Session:
+    """Reload a run from its last checkpoint, with optional overrides (e.g. more steps).
+    A run trained on ready-made modules needs fresh ``modules`` of the same classes."""
     processes = processes or launched_processes()
     run_dir = Path(run_dir)
     cfg = load_run_config(run_dir, overrides)
@@ -232,7 +245,7 @@ def resume_run(run_dir: Path, overrides: list[str], make_evaluator: Optional[Eva
             remove_stale_temps(run_dir)  # left by a process killed mid-write; we alone write here now
         started = (run_dir / LAST).is_file()
         payload = read_checkpoint(run_dir / LAST) if started else None
-        device, spec, batches, gan = prepare(cfg, processes)
+        device, spec, batches, gan = prepare(cfg, processes, modules)
         step = restore(gan, payload, device, run_dir / LAST, processes.rank, processes.world_size) if started else 0
         finishing = started and cfg.train.steps == step and not _generator_written(run_dir, step)
         if started and cfg.train.steps <= step and not finishing:

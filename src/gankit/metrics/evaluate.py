@@ -282,9 +282,10 @@ def format_table(measurements: list[Measurement]) -> str:
 
 
 def evaluate_run(run_dir: Path, *, samples: Optional[int] = None, inception: bool = False,
-                 inception_weights: Optional[str] = None, progress: Progress = None) -> tuple[Path, list[Measurement]]:
+                 inception_weights: Optional[str] = None, progress: Progress = None,
+                 module: Optional[torch.nn.Module] = None) -> tuple[Path, list[Measurement]]:
     """Evaluate a run's generator; write ``eval/step_NNNNNN.json`` in the run and return it
-    with the measurements."""
+    with the measurements. ``module``: for runs trained on a ready-made G, a fresh one of its class."""
     from gankit.engine.checkpoint import generator_step
     from gankit.sampling import load_generator
 
@@ -292,7 +293,7 @@ def evaluate_run(run_dir: Path, *, samples: Optional[int] = None, inception: boo
     cfg = load_run_config(run_dir)
     evaluator = Evaluator(cfg, samples=samples, inception=inception or None,
                           inception_weights=inception_weights, progress=progress)
-    generator = load_generator(run_dir, cfg)
+    generator = load_generator(run_dir, cfg, module=module)
     measurements = evaluator(generator)
     step = generator_step(run_dir)
     path = run_dir / "eval" / f"step_{step:06d}.json"

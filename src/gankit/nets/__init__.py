@@ -5,10 +5,15 @@ conditional runs) to one sample, and D's body, which maps a sample (with label c
 packed samples) to a feature vector. :func:`build_networks` wraps them the same way for
 every family: labels into G, labels / packing / minibatch std around D's body, the head that
 ``model.conditional`` asks for, and spectral normalisation.
+
+``model.arch`` names a built-in family or gives the import path of one defined elsewhere
+(``package.module:Family``, a :class:`Family` object). Ready-made G and D modules, handed to
+``gankit.train``, are wrapped by :func:`wrap_modules` instead.
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -16,7 +21,7 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from gankit.config import ModelConfig
+from gankit.config import READY_MADE_ARCH, ModelConfig
 from gankit.errors import UserError
 from gankit.nets import cgan_lab, conv1d, dcgan, mlp
 from gankit.nets.heads import HEADS
@@ -26,7 +31,16 @@ from gankit.spec import SampleSpec
 
 @dataclass(frozen=True)
 class Family:
-    """One network family: the sample kinds it handles and how to build its parts."""
+    """One network family: the sample kinds it handles and how to build its parts.
+
+    ``kinds``: any of "images", "sequences", "points". ``generator(input_size, spec, cfg)``
+    returns G's core: a module mapping (N, input_size) vectors (z, with the one-hot label
+    joined in conditional runs) to samples (N, *spec.shape), in [-1, 1] for images and
+    sequences. ``discriminator_body(input_shape, cfg)`` returns (body, features): a module
+    mapping (N, *input_shape) inputs (channels include packed samples and label channels) to
+    (N, features) vectors, which gankit's head turns into D's outputs. ``init``, when given,
+    is applied to every submodule of G and D (``module.apply``).
+    """
 
     kinds: tuple[str, ...]
     generator: Callable[[int, SampleSpec, ModelConfig], nn.Module]  # (input size, spec, cfg) -> core
@@ -81,9 +95,35 @@ class Discriminator(nn.Module):
         return self.head(h, labels)
 
 
+def family_of(arch: str) -> Family:
+    """The family ``model.arch`` names: a built-in one, or the :class:`Family` at the import
+    path ``package.module:Name`` (any import problem is a one-line UserError)."""
+    if arch in FAMILIES:
+        return FAMILIES[arch]
+    if arch == READY_MADE_ARCH:
+        raise UserError("this run was trained on ready-made modules (gankit.train(generator=..., "
+                        "discriminator=...)); nothing can rebuild them from config.yaml: load it with "
+                        "gankit.load(RUN, generator=G), G a fresh module of the same class")
+    module_name, _, name = arch.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        missing = "" if err.name == module_name else f" (it needs '{err.name}')"
+        raise UserError(f"model.arch={arch}: no module named '{module_name}' can be imported{missing}; "
+                        "install it or put its folder on PYTHONPATH") from None
+    except Exception as err:
+        raise UserError(f"model.arch={arch}: importing '{module_name}' failed: {type(err).__name__}: {err}") from None
+    family = getattr(module, name, None)
+    if family is None:
+        raise UserError(f"model.arch={arch}: module '{module_name}' has no '{name}'")
+    if not isinstance(family, Family):
+        raise UserError(f"model.arch={arch}: '{name}' is a {type(family).__name__}, not a gankit.Family")
+    return family
+
+
 def build_networks(cfg: ModelConfig, spec: SampleSpec) -> tuple[Generator, Discriminator]:
     """Build (G, D) of the family ``cfg.arch`` for samples described by ``spec``."""
-    family = FAMILIES[cfg.arch]
+    family = family_of(cfg.arch)
     if spec.kind not in family.kinds:
         raise UserError(f"model.arch={cfg.arch} makes {' or '.join(family.kinds)}, but the data are "
                         f"{spec.kind}; use model.arch={_suggest_arch(spec.kind)}")
@@ -103,10 +143,42 @@ def build_networks(cfg: ModelConfig, spec: SampleSpec) -> tuple[Generator, Discr
         generator.apply(family.init)
         discriminator.apply(family.init)
     if cfg.spectral_norm:
-        for module in list(discriminator.modules()):
-            if isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Embedding)):
-                spectral_norm(module)
+        normalise_spectrally(discriminator)
     return generator, discriminator
+
+
+def normalise_spectrally(discriminator: nn.Module) -> None:
+    """Spectral normalisation of every linear, convolutional and embedding layer of D."""
+    for module in list(discriminator.modules()):
+        if isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Embedding)):
+            spectral_norm(module)
+
+
+class ScoreAsIs(nn.Module):
+    """The head of a ready-made D: its own output is the score (N,)."""
+
+    def forward(self, h: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """D's output, flattened to one score per sample."""
+        return h.flatten()
+
+
+def wrap_modules(generator: nn.Module, discriminator: Optional[nn.Module], cfg: ModelConfig,
+                 spec: SampleSpec) -> tuple[Generator, Optional[Discriminator]]:
+    """Ready-made modules as gankit's G and D: ``generator`` maps z (N, z_dim) to samples
+    (N, *spec.shape); ``discriminator`` maps samples to one raw score each ((N,) or (N, 1)).
+    Unconditional and unpacked only; spectral normalisation applies when asked for."""
+    wrong = {"model.conditional=none": cfg.conditional != "none", "model.pack=1": cfg.pack != 1,
+             "model.minibatch_std=false": cfg.minibatch_std}
+    if any(wrong.values()):
+        settings = ", ".join(setting for setting, off in wrong.items() if off)
+        raise UserError(f"ready-made modules train unconditional and unpacked: set {settings} "
+                        "(or write a gankit.Family, which gets all of these)")
+    wrapped_d = None
+    if discriminator is not None:
+        wrapped_d = Discriminator(discriminator, ScoreAsIs())
+        if cfg.spectral_norm:
+            normalise_spectrally(wrapped_d)
+    return Generator(generator, 0), wrapped_d
 
 
 def _suggest_arch(kind: str) -> str:

@@ -1,0 +1,275 @@
+"""gankit from Python: train, load, sample and evaluate runs from a notebook or a script.
+
+    import gankit
+    run = gankit.train("dcgan-mnist", {"train.steps": 600}, name="demo")
+    run.metrics                       # the logged rows (a DataFrame when pandas is installed)
+    x = run.sample(64, prior="normal(-10,1)", seed=0)
+    run.evaluate()                    # what `gankit eval` measures
+    run = gankit.load("runs/demo")    # any run directory, also one the command line made
+    gankit.train(resume="runs/demo", overrides={"train.steps": 1200})
+
+The ``gankit`` command is a thin layer over these functions. Every refusal raises
+:class:`gankit.GankitError` (or a subclass), whose message is the command's one line.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import sys
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
+
+import torch
+import yaml
+
+from gankit.errors import UserError, machine_error
+
+Overrides = Union[Mapping[str, Any], Sequence[str], None]
+Say = Callable[[str], None]
+
+
+def _say_on_stderr(text: str) -> None:
+    print(f"gankit: {text}", file=sys.stderr, flush=True)
+
+
+def override_strings(overrides: Overrides) -> list[str]:
+    """``{"train.steps": 600}`` or ``["train.steps=600"]`` as the ``key=value`` strings the
+    config reads; a mapping's values are written as YAML, so they come back as given."""
+    if overrides is None:
+        return []
+    if isinstance(overrides, str):
+        raise UserError(f"overrides must be a mapping or a list of key=value strings, not the string '{overrides}'")
+    if isinstance(overrides, Mapping):
+        return [f"{key}={_as_yaml(value)}" for key, value in overrides.items()]
+    return [str(item) for item in overrides]
+
+
+def _as_yaml(value: Any) -> str:
+    if isinstance(value, Path):
+        value = str(value)
+    elif isinstance(value, tuple):
+        value = list(value)
+    try:
+        text = yaml.safe_dump(value, default_flow_style=True, width=1 << 30)
+    except yaml.representer.RepresenterError:
+        raise UserError(f"override value {value!r} is not plain data (numbers, strings, lists, mappings)") from None
+    return text.removesuffix("\n...\n").strip()
+
+
+def in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel (where progress shows as a notebook widget)."""
+    shell = sys.modules.get("IPython")
+    if shell is None:
+        return False
+    ipython = shell.get_ipython()
+    return ipython is not None and "IPKernelApp" in getattr(ipython, "config", {})
+
+
+def train(preset: Optional[str] = None, overrides: Overrides = None, *, name: Optional[str] = None,
+          runs_dir: Union[str, Path] = "runs", resume: Union[str, Path, None] = None,
+          progress: Optional[bool] = None, generator: Optional[torch.nn.Module] = None,
+          discriminator: Optional[torch.nn.Module] = None, say: Say = _say_on_stderr) -> "Run":
+    """Train a new run of ``preset`` (a name, a YAML file, or None for the embedded default)
+    with ``overrides``, or continue the run directory ``resume``; returns the :class:`Run`.
+
+    ``progress``: a progress bar (default: in a notebook or on a terminal). Ctrl-C (a notebook's
+    stop button) ends the current iteration and writes a checkpoint; the run is returned with
+    ``stopped_at`` set. ``generator`` and ``discriminator``: ready-made modules to train instead
+    of ``model.arch``'s networks (G maps z (N, z_dim) to samples, D samples to one score each);
+    such a run resumes only here, given fresh modules of the same classes.
+    """
+    from gankit.engine import distributed
+    from gankit.engine.stop import TrainingStopped
+    from gankit.engine.train import fit, new_run, resume_run
+
+    if (generator is None) != (discriminator is None):
+        raise UserError("give both generator= and discriminator=, or neither")
+    if resume is not None and name is not None:
+        raise UserError("--name cannot be combined with --resume")
+    if resume is not None and preset is not None:
+        raise UserError(f"a resumed run keeps its preset: give {resume} without '{preset}'")
+    modules = (generator, discriminator) if generator is not None else None
+    strings = override_strings(overrides)
+    progress = True if progress is None and in_notebook() else progress
+    processes = distributed.launched_processes()
+    try:
+        try:
+            if resume is not None:
+                session = resume_run(Path(resume), strings, _evaluator_factory(say), processes, modules)
+            else:
+                session = new_run(preset, strings, name=name, runs_root=Path(runs_dir),
+                                  make_evaluator=_evaluator_factory(say), processes=processes, modules=modules)
+            if processes.writer:
+                workers = f" x {processes.world_size} processes" if processes.distributed else ""
+                say(f"run directory: {session.run_dir}")
+                threads = f" ({torch.get_num_threads()} threads)" if session.device.type == "cpu" else ""
+                say(f"speed: {session.device}{threads}{workers}, {session.speed.describe()}")
+            stopped_at = None
+            try:
+                fit(session, show_progress=progress)
+            except TrainingStopped as stopped:
+                if processes.writer:
+                    say(str(stopped))
+                stopped_at = stopped.step
+        finally:
+            distributed.stop(processes)
+    except OSError as err:
+        raise machine_error(err, "train") from None
+    run = Run(session.run_dir, generator=generator)
+    run.stopped_at = stopped_at
+    return run
+
+
+def _evaluator_factory(say: Say):
+    def make_evaluator(cfg):
+        from gankit.metrics.evaluate import Evaluator
+
+        return Evaluator(cfg, progress=say)
+
+    return make_evaluator
+
+
+def load(run_dir: Union[str, Path], *, generator: Optional[torch.nn.Module] = None) -> "Run":
+    """The run in ``run_dir`` (made here or by the command line). ``generator``: for runs
+    trained on a ready-made G, a fresh module of its class, to sample and evaluate with."""
+    return Run(Path(run_dir), generator=generator)
+
+
+class Run:
+    """One run directory, read from disk each time it is asked (so it follows a run that
+    trains elsewhere): its config, metrics, grids, samples and measurements."""
+
+    def __init__(self, run_dir: Path, generator: Optional[torch.nn.Module] = None):
+        from gankit.config import load_run_config
+
+        self.dir = Path(run_dir)
+        self.config = load_run_config(self.dir)  # checks that it is a run directory
+        self.stopped_at: Optional[int] = None  # set by gankit.train when Ctrl-C stopped it
+        self._module = generator
+
+    @property
+    def name(self) -> str:
+        """The run directory's name."""
+        return self.dir.name
+
+    @property
+    def records(self) -> list[dict]:
+        """The rows of metrics.jsonl, as plain dicts (one per logged step)."""
+        from gankit.track import read_metrics
+
+        return read_metrics(self.dir)
+
+    @property
+    def metrics(self):
+        """The logged rows: a pandas DataFrame indexed by step when pandas is installed, else
+        the list of dicts of :attr:`records`."""
+        records = self.records
+        try:
+            import pandas
+        except ImportError:
+            return records
+        frame = pandas.DataFrame.from_records(records)
+        return frame.set_index("step") if "step" in frame else frame
+
+    @property
+    def step(self) -> int:
+        """The last logged step (0 before the first log)."""
+        records = self.records
+        return int(records[-1]["step"]) if records else 0
+
+    @property
+    def status(self) -> str:
+        """running (a process writes it now), finished, diverged, or stopped."""
+        from gankit.engine.checkpoint import GENERATOR_FILE, generator_step
+        from gankit.runlock import is_locked
+
+        if is_locked(self.dir):
+            return "running"
+        records = self.records
+        if records and any(e.get("kind") == "diverged" for e in records[-1].get("events", [])):
+            return "diverged"
+        if (self.dir / GENERATOR_FILE).is_file() and generator_step(self.dir) >= self.config.train.steps:
+            return "finished"
+        return "stopped"
+
+    @property
+    def grids(self) -> dict[int, Path]:
+        """The sample pictures by step (samples/step_NNNNNN.png)."""
+        pictures = sorted((self.dir / "samples").glob("step_*.png"))
+        return {int(p.stem.removeprefix("step_")): p for p in pictures}
+
+    def sample(self, n: int = 64, *, prior: Optional[str] = None, label: Optional[int] = None, seed: int = 0,
+               raw: bool = False) -> torch.Tensor:
+        """``n`` samples (N, ...) in the data's units, as `gankit sample --npy` writes them:
+        latent codes from ``prior`` (default: the training prior) drawn with ``seed``; class
+        ``label`` for conditional runs (default: every class in turn); ``raw``: the trained G
+        rather than its weight average."""
+        samples, _ = self.sample_with_labels(n, prior=prior, label=label, seed=seed, raw=raw)
+        from gankit.sampling import in_data_units
+
+        return in_data_units(self.config, samples)
+
+    def sample_with_labels(self, n: int = 64, *, prior: Optional[str] = None, label: Optional[int] = None,
+                           seed: int = 0, raw: bool = False) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """Samples in G's units (images and sequences in [-1, 1]) and the labels they were made for."""
+        from gankit.sampling import sample
+
+        return sample(self.dir, n, prior=prior, label=label, seed=seed, raw=raw, module=self._module)
+
+    def evaluate(self, *, samples: Optional[int] = None, inception: bool = False,
+                 inception_weights: Optional[str] = None, say: Optional[Say] = _say_on_stderr) -> "Measurements":
+        """Measure the generator as `gankit eval` does (written to eval/step_NNNNNN.json too)."""
+        from gankit.metrics.evaluate import evaluate_run
+
+        path, measured = evaluate_run(self.dir, samples=samples, inception=inception,
+                                      inception_weights=inception_weights, progress=say, module=self._module)
+        return Measurements(measured, path)
+
+    def report(self, out: Union[str, Path, None] = None) -> Path:
+        """Write the run's HTML report (RUN/report.html unless ``out``) and return its path."""
+        from gankit.report import build_report
+
+        return build_report([self.dir], Path(out) if out is not None else None)
+
+    def __repr__(self) -> str:
+        stopped = f", stopped at {self.stopped_at}" if self.stopped_at is not None else ""
+        return f"Run('{self.dir}', step {self.step}/{self.config.train.steps}, {self.status}{stopped})"
+
+    def _repr_html_(self) -> str:
+        """A notebook cell's view: the latest sample picture and the loss curves."""
+        parts = [f"<p><b>{html.escape(self.name)}</b> — {html.escape(str(self.dir))}: step {self.step} of "
+                 f"{self.config.train.steps}, {self.status}</p>"]
+        grids = self.grids
+        pictures = []
+        if grids:
+            last = max(grids)
+            pictures.append((f"samples at step {last}", grids[last]))
+        if (self.dir / "loss_curve.png").is_file():
+            pictures.append(("losses", self.dir / "loss_curve.png"))
+        cells = "".join(f'<figure style="display:inline-block;margin:0 1em 0 0;vertical-align:top">'
+                        f'<img src="data:image/png;base64,{_base64(path)}" style="max-height:360px">'
+                        f"<figcaption>{html.escape(caption)}</figcaption></figure>" for caption, path in pictures)
+        return "".join(parts) + f"<div>{cells}</div>"
+
+
+def _base64(path: Path) -> str:
+    return base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+class Measurements(list):
+    """What :meth:`Run.evaluate` measured: a list of measurements (name, value, protocol),
+    shown as `gankit eval`'s table, with the JSON file they were written to."""
+
+    def __init__(self, measurements: Sequence, path: Path):
+        super().__init__(measurements)
+        self.path = path
+
+    def as_dict(self) -> dict[str, float]:
+        """Values by metric name."""
+        return {m.name: m.value for m in self}
+
+    def __repr__(self) -> str:
+        from gankit.metrics.evaluate import format_table
+
+        return format_table(list(self))
