@@ -189,6 +189,33 @@ def export(run: Path, fmt: str, out: Path, raw: bool) -> None:
     click.echo(str(export_generator_file(run, fmt, out, raw=raw)))
 
 
+@cli.command()
+@click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"),
+              show_default=True, help="Folder of the run directories shown (and where new runs go).")
+@click.option("--studies-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("studies"),
+              show_default=True, help="Folder of the study directories shown.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on (0: a free one).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; any but loopback needs a token (one is generated and printed).")
+@click.option("--token", help="Token every request must carry (?token=, a cookie, or Authorization: Bearer).")
+def serve(runs_dir: Path, studies_dir: Path, port: int, host: str, token: Optional[str]) -> None:
+    """A local web lab: gankit serve [--runs-dir runs] [--studies-dir studies] [--port 8000]
+
+    Lists the runs and studies (also those trained from a terminal) with live curves, samples
+    any generator under any prior, starts, stops and resumes trainings (each a `gankit train`
+    process), and trains 2-D toy GANs step by step. Prints its address; opens nothing.
+    """
+    try:
+        import uvicorn  # noqa: F401  (checked here, so a missing one is one line)
+
+        from gankit.web.server import serve as serve_lab
+    except ImportError as err:
+        raise UserError(f"gankit serve needs starlette and uvicorn ({err.name} is missing): "
+                        "pip install 'gankit[web]'") from None
+    serve_lab(runs_dir, studies_dir, host=host, port=port, token=token, say=click.echo)
+
+
 def _say(text: str) -> None:
     click.echo(f"gankit: {text}", err=True)
 

@@ -1,0 +1,210 @@
+"""Training processes started from the page: ordinary ``gankit train`` commands, each in a
+session of its own (so the server's Ctrl-C never reaches them), their output in a log file in
+the server's own folder ``RUNS/.gankit-serve/``. Stop is SIGINT, gankit's clean stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from gankit.config import RunConfig
+from gankit.errors import UserError
+from gankit.web.runs import CONFIG_FILE, valid_name
+
+HOME = ".gankit-serve"  # the server's folder inside the runs folder
+FAILED_SHOWN_S = 600.0  # a launch that failed before its run existed is listed this long
+
+
+class Conflict(UserError):
+    """The request is valid but the run's state refuses it (HTTP 409)."""
+
+
+@dataclass
+class Launch:
+    """One process the server started: a new run or a resumed one."""
+
+    id: str
+    name: str
+    study: Optional[str]
+    run_dir: Path
+    preset: Optional[str]
+    config: RunConfig  # what was validated before the start
+    process: subprocess.Popen
+    log: Path
+    command: list[str]
+    resumed: bool
+    started: float = field(default_factory=time.time)
+    ended: Optional[float] = None
+    seen_running: bool = False  # seen holding the run's lock: once it lets go, it is ending
+
+    def alive(self) -> bool:
+        """Whether the process still runs (reaps it when it has ended)."""
+        code = self.process.poll()
+        if code is not None and self.ended is None:
+            self.ended = time.time()
+        return code is None
+
+    @property
+    def exit_code(self) -> Optional[int]:
+        """The exit code once it has ended."""
+        self.alive()
+        return self.process.returncode
+
+    def error(self) -> Optional[str]:
+        """For a process that ended with an error: the one line gankit wrote about it."""
+        code = self.exit_code
+        if code is None or code in (0, 130):
+            return None
+        try:
+            lines = [line.strip() for line in self.log.read_text(encoding="utf-8", errors="replace").splitlines()]
+        except OSError:
+            lines = []
+        errors = [line for line in lines if line.startswith("gankit: error:")]
+        if errors:
+            return errors[-1].removeprefix("gankit: error:").strip()
+        shown = [line for line in lines if line and not line.startswith("#")]
+        return (shown[-1] if shown else f"the training process ended with exit code {code}")[:500]
+
+
+class Launcher:
+    """Starts, stops and remembers the training processes of this server."""
+
+    def __init__(self, runs_dir: Path):
+        self.runs_dir = Path(runs_dir)
+        self.home = self.runs_dir / HOME
+        self._launches: dict[str, Launch] = {}
+        self._lock = threading.RLock()
+
+    # ---- what was started ----
+    def get(self, run_id: str) -> Optional[Launch]:
+        """The latest process started for ``run_id`` in this server session."""
+        with self._lock:
+            return self._launches.get(run_id)
+
+    def all(self) -> list[Launch]:
+        """Every launch of this session (reaping the processes that ended)."""
+        with self._lock:
+            launches = list(self._launches.values())
+        for launch in launches:
+            launch.alive()
+        return launches
+
+    def pending(self) -> list[Launch]:
+        """New runs whose folder holds no config.yaml yet: starting, or failed lately."""
+        now = time.time()
+        return [launch for launch in self.all() if not launch.resumed
+                and not (launch.run_dir / CONFIG_FILE).is_file()
+                and (launch.alive() or (launch.ended is not None and now - launch.ended < FAILED_SHOWN_S))]
+
+    def recorded_preset(self, name: str) -> Optional[str]:
+        """The preset a run of runs_dir was started from by a gankit serve (this one or earlier)."""
+        if not valid_name(name):
+            return None
+        try:
+            return json.loads((self.home / "launched" / f"{name}.json").read_text(encoding="utf-8")).get("preset")
+        except (OSError, ValueError, AttributeError):
+            return None
+
+    def running(self, run_id: str) -> bool:
+        """Whether a process started here for ``run_id`` still runs."""
+        launch = self.get(run_id)
+        return launch is not None and launch.alive()
+
+    # ---- starting ----
+    def _free_name(self, base: str) -> str:
+        """``base``, or ``base-2``, ``base-3``, ... : the first name no folder in the runs folder
+        and no launch of this server has (gankit's own rule for run names)."""
+        taken = set(self._launches)
+        try:
+            taken |= set(os.listdir(self.runs_dir))
+        except OSError:
+            pass
+        for n in range(1, 10_000):
+            candidate = base if n == 1 else f"{base}-{n}"
+            if candidate not in taken:
+                return candidate
+        raise UserError(f"too many runs named '{base}' in the runs folder")
+
+    def start_new(self, preset: str, overrides: list[str], base_name: str, config: RunConfig) -> Launch:
+        """Start ``gankit train PRESET OVERRIDES --name NAME`` (all validated by the caller), NAME
+        being ``base_name`` made unique here, so that the run's id is known at once."""
+        with self._lock:
+            name = self._free_name(base_name)
+            command = [sys.executable, "-m", "gankit", "train", preset, *overrides, "--name", name,
+                       "--runs-dir", str(self.runs_dir), "--no-progress"]
+            launch = self._start(name, name, None, self.runs_dir / name, preset, config, command, resumed=False)
+        self._record(name, {"preset": preset, "overrides": overrides, "started": launch.started,
+                            "command": shlex.join(["gankit", *command[3:]])})
+        return launch
+
+    def start_resume(self, run_id: str, name: str, study: Optional[str], run_dir: Path, overrides: list[str],
+                     config: RunConfig, preset: Optional[str]) -> Launch:
+        """Start ``gankit train --resume RUN OVERRIDES``."""
+        command = [sys.executable, "-m", "gankit", "train", "--resume", str(run_dir), *overrides, "--no-progress"]
+        return self._start(run_id, name, study, run_dir, preset, config, command, resumed=True)
+
+    def _start(self, run_id: str, name: str, study: Optional[str], run_dir: Path, preset: Optional[str],
+               config: RunConfig, command: list[str], resumed: bool) -> Launch:
+        logs = self.home / "logs"
+        from gankit.fsutil import make_folder
+
+        make_folder(logs)
+        log = logs / (run_id.replace(":", "+") + ".log")
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        with self._lock:
+            previous = self._launches.get(run_id)
+            if previous is not None and previous.alive():
+                raise Conflict(f"run {run_id} is already running")
+            with open(log, "ab") as handle:
+                handle.write(f"# gankit serve, {time.strftime('%Y-%m-%d %H:%M:%S')}: "
+                             f"{shlex.join(['gankit', *command[3:]])}\n".encode())
+                handle.flush()
+                process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT,
+                                           start_new_session=True, env=env, close_fds=True)
+            launch = Launch(run_id, name, study, run_dir, preset, config, process, log, command, resumed)
+            self._launches[run_id] = launch
+        return launch
+
+    def _record(self, name: str, info: dict) -> None:
+        from gankit.fsutil import atomic_write_text
+
+        try:
+            atomic_write_text(self.home / "launched" / f"{name}.json", json.dumps(info) + "\n")
+        except UserError:
+            pass  # the record only names the preset in the list; the run itself is unaffected
+
+    # ---- stopping ----
+    def stop(self, run_id: str, running_elsewhere: bool) -> Launch:
+        """SIGINT to the process started here for ``run_id``: it ends the current iteration,
+        writes a checkpoint and exits 130."""
+        launch = self.get(run_id)
+        if launch is None or not launch.alive():
+            if running_elsewhere:
+                raise Conflict(f"run {run_id} was not started from this page: stop it where it was "
+                               "started (Ctrl-C there)")
+            raise Conflict(f"run {run_id} is not running")
+        try:
+            os.kill(launch.process.pid, signal.SIGINT)
+        except ProcessLookupError:
+            raise Conflict(f"run {run_id} is not running") from None
+        return launch
+
+    def kill_all(self) -> None:
+        """SIGKILL to every process still running (used by tests, never on a normal shutdown:
+        a training outlives the server)."""
+        for launch in self.all():
+            if launch.alive():
+                try:
+                    os.kill(launch.process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                launch.process.wait()

@@ -1,0 +1,389 @@
+"""The run and study directories the server shows, and what it says about each.
+
+A run's id is its folder's name in the runs folder, or ``STUDY:RUN`` for ``STUDIES/STUDY/runs/RUN``.
+An id from a request is only ever looked up among the names a listing of those folders gives
+(:meth:`Index.find`); no path from a request is joined onto a folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import yaml
+
+from gankit.engine.checkpoint import GENERATOR_FILE, LAST
+from gankit.errors import UserError
+from gankit.runlock import is_locked
+from gankit.track.metrics_log import METRICS_FILE, read_metrics
+
+CONFIG_FILE = "config.yaml"
+STUDY_RUNS = "runs"  # gankit.studies.plan.RUNS
+STUDY_FILE = "study.yaml"  # gankit.studies.run.STUDY_FILE
+SUMMARY_FILE = "summary.json"  # gankit.studies.summary.SUMMARY_FILE
+LOSS_KEYS = ("d_real", "d_fake", "d_loss", "g_loss", "d_x", "d_g_z", "wasserstein")
+STUDY_RUN_NAME = re.compile(r"^(?P<arm>.+)-s(?P<seed>\d+)$")  # gankit.studies.plan: <arm>-s<seed>
+NUMBERED = re.compile(r"^(?P<base>.+)-\d+$")  # a name gankit made unique: NAME-2, NAME-3, ...
+
+
+def valid_name(name: object) -> bool:
+    """Whether ``name`` may name a run or study folder here: a plain name, not hidden, without
+    path separators, '..' or NUL."""
+    return (isinstance(name, str) and bool(name) and not name.startswith(".") and ".." not in name
+            and not any(c in name for c in ("/", "\\", "\0")))
+
+
+def _entries(folder: Path) -> list[str]:
+    """The valid names in ``folder`` (none when it is missing or unreadable)."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    return [name for name in names if valid_name(name)]
+
+
+@dataclass(frozen=True)
+class RunRef:
+    """One run directory the server knows: its id, name, study (or None) and folder."""
+
+    id: str
+    name: str
+    study: Optional[str]
+    path: Path
+
+
+class FileCache:
+    """Parsed files, read again only when their size, mtime or inode changes."""
+
+    def __init__(self, limit: int = 4096):
+        self._items: dict[tuple[str, str], tuple[tuple, Any]] = {}
+        self._lock = threading.Lock()
+        self._limit = limit
+
+    def get(self, path: Path, parse: Callable[[Path], Any], kind: str = "") -> Any:
+        """``parse(path)``, from the cache when the file has not changed; FileNotFoundError when
+        it is missing."""
+        stat = path.stat()
+        stamp = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        key = (kind, str(path))
+        with self._lock:
+            hit = self._items.get(key)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        value = parse(path)
+        with self._lock:
+            if len(self._items) >= self._limit:
+                self._items.clear()
+            self._items[key] = (stamp, value)
+        return value
+
+
+def _yaml_mapping(path: Path) -> dict:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise UserError(f"{path.name} is not a mapping")
+    return data
+
+
+def _json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _generator_step(path: Path) -> int:
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as handle:
+        return int((handle.metadata() or {}).get("step", 0))
+
+
+def _loss_rows(path: Path) -> list[dict]:
+    rows = []
+    with open(path, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            parsed: dict[str, Any] = {}
+            for key, value in row.items():
+                if key is None:
+                    continue
+                if key == "step":
+                    parsed[key] = int(value)
+                else:
+                    try:
+                        number = float(value) if value not in ("", None) else None
+                    except ValueError:
+                        number = None
+                    parsed[key] = number if number is not None and math.isfinite(number) else None
+            rows.append(parsed)
+    return rows
+
+
+class Index:
+    """The runs of ``runs_dir`` and of ``studies_dir/*/runs``, and the studies, read from disk
+    on every call (so runs from anywhere show up), with their files' contents cached."""
+
+    def __init__(self, runs_dir: Path, studies_dir: Path):
+        self.runs_dir = Path(runs_dir)
+        self.studies_dir = Path(studies_dir)
+        self.files = FileCache()
+
+    # ---- finding runs ----
+    def _plain(self, name: str) -> Optional[RunRef]:
+        path = self.runs_dir / name
+        if (path / CONFIG_FILE).is_file():
+            return RunRef(name, name, None, path)
+        return None
+
+    def study_dirs(self) -> dict[str, Path]:
+        """The study folders by name (folders of studies_dir with a study.yaml or summary.json)."""
+        found = {}
+        for name in sorted(_entries(self.studies_dir)):
+            path = self.studies_dir / name
+            if (path / STUDY_FILE).is_file() or (path / SUMMARY_FILE).is_file() or (path / STUDY_RUNS).is_dir():
+                found[name] = path
+        return found
+
+    def _study_runs(self, study: str, path: Path) -> list[RunRef]:
+        folder = path / STUDY_RUNS
+        return [RunRef(f"{study}:{name}", name, study, folder / name) for name in sorted(_entries(folder))
+                if (folder / name / CONFIG_FILE).is_file()]
+
+    def runs(self) -> list[RunRef]:
+        """Every run directory: those of runs_dir (newest first), then the studies' runs."""
+        plain = [ref for ref in (self._plain(name) for name in _entries(self.runs_dir)) if ref is not None]
+        plain.sort(key=lambda ref: (-_mtime(ref.path / CONFIG_FILE), ref.name))
+        seen = {ref.id for ref in plain}
+        studied = []
+        for study, path in self.study_dirs().items():
+            studied += [ref for ref in self._study_runs(study, path) if ref.id not in seen]
+        return plain + studied
+
+    def find(self, run_id: object) -> Optional[RunRef]:
+        """The run with this id, looked up among the listed folders; None if there is none."""
+        if not isinstance(run_id, str) or not run_id or "\0" in run_id:
+            return None
+        if valid_name(run_id) and run_id in _entries(self.runs_dir):
+            ref = self._plain(run_id)
+            if ref is not None:
+                return ref
+        study, colon, name = run_id.partition(":")
+        if not colon or not valid_name(study) or not valid_name(name):
+            return None
+        path = self.study_dirs().get(study)
+        if path is None or name not in _entries(path / STUDY_RUNS):
+            return None
+        folder = path / STUDY_RUNS / name
+        return RunRef(run_id, name, study, folder) if (folder / CONFIG_FILE).is_file() else None
+
+    def find_by_path(self, path: Path) -> Optional[RunRef]:
+        """The listed run whose folder is ``path`` (after resolving both)."""
+        try:
+            target = path.resolve()
+        except OSError:
+            return None
+        for ref in self.runs():
+            try:
+                if ref.path.resolve() == target:
+                    return ref
+            except OSError:
+                continue
+        return None
+
+    # ---- reading runs ----
+    def config(self, ref: RunRef) -> dict:
+        """config.yaml as plain data."""
+        return self.files.get(ref.path / CONFIG_FILE, _yaml_mapping, "config")
+
+    def records(self, ref: RunRef) -> list[dict]:
+        """The rows of metrics.jsonl ([] before the first)."""
+        try:
+            return self.files.get(ref.path / METRICS_FILE, lambda p: read_metrics(p.parent), "metrics")
+        except FileNotFoundError:
+            return []
+
+    def status(self, ref: RunRef, steps: int, records: list[dict]) -> str:
+        """running (a process holds the run's lock), diverged, finished or stopped, as
+        :attr:`gankit.api.Run.status` says."""
+        if is_locked(ref.path):
+            return "running"
+        if records and any(isinstance(e, dict) and e.get("kind") == "diverged"
+                           for e in records[-1].get("events", None) or []):
+            return "diverged"
+        try:
+            step = self.files.get(ref.path / GENERATOR_FILE, _generator_step, "generator")
+        except FileNotFoundError:
+            return "stopped"
+        except Exception:  # a damaged export: gankit writes it anew on resume
+            return "stopped"
+        return "finished" if step >= steps else "stopped"
+
+    def finished_step(self, ref: RunRef) -> Optional[int]:
+        """The step of the run's exported generator, if it has one."""
+        try:
+            return self.files.get(ref.path / GENERATOR_FILE, _generator_step, "generator")
+        except Exception:
+            return None
+
+    def loss_table(self, ref: RunRef) -> list[dict]:
+        """loss_table.csv as rows of numbers ([] when there is none)."""
+        try:
+            return self.files.get(ref.path / "loss_table.csv", _loss_rows, "losses")
+        except (OSError, ValueError):
+            return []
+
+    def grids(self, ref: RunRef) -> dict[int, Path]:
+        """The saved sample pictures by step."""
+        folder = ref.path / "samples"
+        found = {}
+        for name in _entries(folder):
+            match = re.fullmatch(r"step_(\d+)\.png", name)
+            if match:
+                found[int(match.group(1))] = folder / name
+        return dict(sorted(found.items()))
+
+    def summary(self, ref: RunRef, preset: Optional[str] = None) -> dict:
+        """What the run list shows of one run."""
+        entry: dict[str, Any] = {"id": ref.id, "name": ref.name, "study": ref.study, "preset": preset,
+                                 "step": 0, "steps": None, "status": "stopped", "last": None, "metrics": {}}
+        try:
+            config = self.config(ref)
+            records = self.records(ref)
+            steps = int(config["train"]["steps"])
+        except FileNotFoundError:
+            entry["error"] = "config.yaml is missing"
+            return entry
+        except (UserError, ValueError, KeyError, TypeError, OSError, yaml.YAMLError) as err:
+            entry["error"] = _one_line(err)
+            return entry
+        entry["steps"] = steps
+        entry["preset"] = preset or self.guess_preset(ref, config)
+        if records:
+            last = records[-1]
+            entry["step"] = int(last.get("step", 0))
+            entry["last"] = {k: last[k] for k in LOSS_KEYS if k in last}
+            for row in reversed(records):
+                measured = {k: v for k, v in row.items() if k.startswith("eval_") and k != "eval_protocol"}
+                if measured:
+                    entry["metrics"] = measured
+                    break
+        entry["status"] = self.status(ref, steps, records)
+        return entry
+
+    def guess_preset(self, ref: RunRef, config: dict) -> str:
+        """The preset a run came from, as far as its folder tells: a study's base, the preset its
+        name is (made unique), else ``data.source/model.arch``."""
+        from gankit.config import preset_names
+
+        names = preset_names()
+        if ref.study is not None:
+            base = self._study_base(ref)
+            if base:
+                return base
+        for candidate in (ref.name, NUMBERED.sub(r"\g<base>", ref.name)):
+            if candidate in names:
+                return candidate
+        data, model = config.get("data") or {}, config.get("model") or {}
+        return f"{data.get('source', '?')}/{model.get('arch', '?')}"
+
+    def _study_base(self, ref: RunRef) -> Optional[str]:
+        path = self.study_dirs().get(ref.study or "")
+        if path is None:
+            return None
+        try:
+            spec = self.files.get(path / STUDY_FILE, _yaml_mapping, "study")
+        except (OSError, UserError, yaml.YAMLError):
+            return None
+        match = STUDY_RUN_NAME.match(ref.name)
+        for arm in spec.get("arms") or []:
+            if isinstance(arm, dict) and match and arm.get("name") == match.group("arm") and arm.get("base"):
+                return str(arm["base"])
+        base = spec.get("base")
+        return str(base) if base else None
+
+    # ---- studies ----
+    def studies(self) -> list[dict]:
+        """Every study folder: its name, title, question, arms with their run ids, and summary."""
+        return [self._study(name, path) for name, path in self.study_dirs().items()]
+
+    def _study(self, name: str, path: Path) -> dict:
+        spec: dict = {}
+        summary = None
+        try:
+            spec = self.files.get(path / STUDY_FILE, _yaml_mapping, "study")
+        except (OSError, UserError, yaml.YAMLError):
+            pass
+        try:
+            summary = self.files.get(path / SUMMARY_FILE, _json, "summary")
+        except (OSError, ValueError):
+            pass
+        if not isinstance(summary, dict):
+            summary = None
+        runs = self._study_runs(name, path)
+        sampling = bool(spec.get("sample")) or bool(summary and summary.get("samples"))
+        arms: list[dict] = []
+        if summary and isinstance(summary.get("arms"), list):
+            arms = [{"name": str(a.get("name")), "label": str(a.get("label") or a.get("name"))}
+                    for a in summary["arms"] if isinstance(a, dict)]
+        else:
+            listed = spec.get("sample") if sampling else spec.get("arms")
+            for arm in listed or []:
+                if isinstance(arm, dict) and arm.get("name"):
+                    label = arm.get("label") or (arm.get("prior") if sampling else None) or arm["name"]
+                    arms.append({"name": str(arm["name"]), "label": str(label)})
+        by_arm: dict[str, list[str]] = {arm["name"]: [] for arm in arms}
+        if summary and isinstance(summary.get("runs"), list):
+            paths = {}
+            for ref in runs:
+                try:
+                    paths[ref.path.resolve()] = ref.id
+                except OSError:
+                    pass
+            for run in summary["runs"]:
+                if not isinstance(run, dict) or run.get("arm") not in by_arm or not isinstance(run.get("dir"), str):
+                    continue
+                where = Path(run["dir"])
+                where = where if where.is_absolute() else path / where
+                try:
+                    run_id = paths.get(where.resolve())
+                except OSError:
+                    run_id = None
+                if run_id is None:
+                    other = self.find_by_path(where)
+                    run_id = other.id if other is not None else None
+                if run_id is not None and run_id not in by_arm[run["arm"]]:
+                    by_arm[run["arm"]].append(run_id)
+        for ref in runs:  # runs the summary does not list yet (a study in progress)
+            if sampling:
+                targets = list(by_arm)
+            else:
+                match = STUDY_RUN_NAME.match(ref.name)
+                targets = [match.group("arm")] if match and match.group("arm") in by_arm else []
+            for arm in targets:
+                if ref.id not in by_arm[arm]:
+                    by_arm[arm].append(ref.id)
+        title = spec.get("title") or (summary or {}).get("title") or name
+        return {"name": name, "title": str(title), "question": str(spec.get("question") or (summary or {}).get("question") or ""),
+                "arms": [{**arm, "runs": by_arm[arm["name"]]} for arm in arms],
+                "runs": [ref.id for ref in runs], "summary": summary}
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
+
+
+def has_generator(path: Path) -> bool:
+    """Whether a run has weights to sample from (the exported generator or a checkpoint)."""
+    return (path / GENERATOR_FILE).is_file() or (path / LAST).is_file()

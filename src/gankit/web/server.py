@@ -1,0 +1,738 @@
+"""The web lab's HTTP side: :func:`create_app` (a Starlette app over a runs folder and a
+studies folder) and :func:`serve` (``gankit serve``).
+
+Every answer that is not a success is JSON ``{"error": "one line"}``. Runs are found only by
+looking their id up among the listed run folders (:class:`gankit.web.runs.Index`); training
+happens in ``gankit train`` processes (:class:`gankit.web.launcher.Launcher`), the toy lab in
+worker processes (:class:`gankit.web.toys.ToySessions`), never in the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http
+import json
+import os
+import re
+import secrets
+import socket
+import sys
+import traceback
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from gankit.errors import MachineError, UserError
+from gankit.runlock import LockHeld, is_locked
+from gankit.web import render
+from gankit.web.launcher import Conflict, Launch, Launcher
+from gankit.web.runs import Index, RunRef, has_generator, valid_name
+from gankit.web.toys import ToyFailed, ToySessions, TooManyToys
+
+STATIC = Path(__file__).resolve().parent / "static"
+COOKIE = "gankit_token"
+MAX_BODY = 1 << 20
+STREAM_POLL_S = 0.5
+KEEP_ALIVE_S = 15.0
+HOUSEKEEPING_S = 15.0
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+TOKEN_CHARS = re.compile(r"^[A-Za-z0-9._~+/=-]+$")
+NEW_RUN_FIELDS = ("preset", "overrides", "name")
+
+
+class Unreadable(UserError):
+    """A run's files cannot be read (a corrupt metrics line, a broken config): HTTP 500 with the line."""
+
+
+def _error(status: int, message: str, headers: Optional[dict] = None) -> JSONResponse:
+    return JSONResponse({"error": " ".join(str(message).split()) or http.HTTPStatus(status).phrase},
+                        status_code=status, headers=headers)
+
+
+# ---------------------------------------------------------------- errors and the guard
+
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    detail = exc.detail
+    if detail == http.HTTPStatus(exc.status_code).phrase:
+        detail = {404: f"not found: {request.url.path}",
+                  405: f"method {request.method} is not allowed for {request.url.path}"}.get(exc.status_code, detail)
+    return _error(exc.status_code, detail, headers=getattr(exc, "headers", None))
+
+
+async def _user_error(request: Request, exc: UserError) -> Response:
+    if isinstance(exc, (Conflict, LockHeld)):
+        status = 409
+    elif isinstance(exc, TooManyToys):
+        status = 429
+    elif isinstance(exc, (MachineError, Unreadable)):
+        status = 500
+    else:
+        status = 400
+    return _error(status, str(exc))
+
+
+async def _toy_failed(request: Request, exc: ToyFailed) -> Response:
+    return _error(500, f"internal error: {exc} (in the toy's worker)")
+
+
+class CatchAll:
+    """Any exception a route lets through: its traceback to the server's stderr, and to the
+    client ``{"error": "internal error: <type>"}`` (500), never the traceback."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except ClientDisconnect:
+            return
+        except Exception as err:
+            print(f"gankit serve: error in {scope.get('method')} {scope.get('path')}:", file=sys.stderr)
+            traceback.print_exc(file=sys.stderr)
+            sys.stderr.flush()
+            if not started:
+                await _error(500, f"internal error: {type(err).__name__}")(scope, receive, send)
+
+
+def _hostname(host_header: str) -> str:
+    """The host of a Host header or an origin's netloc, without port, lower-case."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        return host[1:host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+class Guard:
+    """What every request must pass: the token (when the server has one), the Host header (a
+    loopback server answers only to loopback names: no DNS rebinding), and, for requests that
+    change something, an Origin of this server (no cross-site requests)."""
+
+    def __init__(self, app, token: Optional[str], allowed_hosts: Optional[tuple[str, ...]]):
+        self.app = app
+        self.token = token
+        self.allowed_hosts = allowed_hosts
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        host = request.headers.get("host", "")
+        if self.allowed_hosts is not None and _hostname(host) not in self.allowed_hosts:
+            await _error(403, f"this server answers only to {', '.join(self.allowed_hosts)} "
+                              f"(the request named host '{host}')")(scope, receive, send)
+            return
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            origin = request.headers.get("origin")
+            if origin is not None and (origin == "null" or urlsplit(origin).netloc.lower() != host.lower()):
+                await _error(403, "cross-origin request refused")(scope, receive, send)
+                return
+        if self.token is None:
+            await self.app(scope, receive, send)
+            return
+        from_query = request.query_params.get("token")
+        authorization = request.headers.get("authorization", "")
+        candidates = [authorization[7:].strip()] if authorization[:7].lower() == "bearer " else []
+        candidates += [from_query] if from_query is not None else []
+        candidates += [request.cookies[COOKIE]] if COOKIE in request.cookies else []
+        if not any(secrets.compare_digest(c.encode(), self.token.encode()) for c in candidates):
+            message = ("wrong token" if candidates else
+                       "a token is required: open the address gankit serve printed (it ends in ?token=...)")
+            await _error(401, message, headers={"WWW-Authenticate": "Bearer"})(scope, receive, send)
+            return
+        if from_query is None or not secrets.compare_digest(from_query.encode(), self.token.encode()):
+            await self.app(scope, receive, send)
+            return
+        cookie = f"{COOKIE}={self.token}; HttpOnly; SameSite=Strict; Path=/".encode("latin-1")
+
+        async def with_cookie(message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie)]}
+            await send(message)
+
+        await self.app(scope, receive, with_cookie)
+
+
+class StaticFolder:
+    """``/static/...``: the files of gankit/web/static (404 while there are none)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.files = StaticFiles(directory=folder, check_dir=False)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if not self.folder.is_dir():
+            raise HTTPException(404, f"not found: {scope.get('path')} (the web pages are not installed)")
+        await self.files(scope, receive, send)
+
+
+# ---------------------------------------------------------------- the app
+
+class Lab:
+    """What the routes share: the run index, the launcher, the generator cache and the toys."""
+
+    def __init__(self, runs_dir: Path, studies_dir: Path, toy_idle_s: float):
+        self.index = Index(runs_dir, studies_dir)
+        self.launcher = Launcher(runs_dir)
+        self.generators = render.Generators()
+        self.toys = ToySessions(idle_s=toy_idle_s)
+
+    # ---- finding a run ----
+    def find(self, run_id: str) -> RunRef:
+        """The listed run with this id, or 404."""
+        ref = self.index.find(run_id)
+        if ref is None:
+            raise HTTPException(404, f"no run '{run_id}'")
+        return ref
+
+    def pending(self, run_id: str) -> Optional[Launch]:
+        """A run started here whose folder has no config.yaml yet."""
+        launch = self.launcher.get(run_id)
+        if launch is None or launch.resumed or self.index.find(run_id) is not None:
+            return None
+        return launch
+
+    def run_config(self, ref: RunRef):
+        from gankit.config import load_run_config
+
+        return load_run_config(ref.path)
+
+    # ---- what is shown of a run ----
+    def entry(self, ref: RunRef) -> dict:
+        """One run of the list, with what this server knows of the process training it."""
+        launch = self.launcher.get(ref.id)
+        preset = launch.preset if launch is not None and launch.preset else None
+        if preset is None and ref.study is None:
+            preset = self.launcher.recorded_preset(ref.name)
+        entry = self.index.summary(ref, preset)
+        entry["started_here"] = launch is not None
+        if launch is not None:
+            alive = launch.alive()
+            entry["status"] = _overlay(entry["status"], launch, alive)
+            entry["pid"] = launch.process.pid
+            entry["exit_code"] = launch.exit_code
+            error = None if alive else launch.error()
+            if error:
+                entry["error"] = error
+        return entry
+
+    def pending_entry(self, launch: Launch) -> dict:
+        """A run started here that has no config.yaml yet: starting, or failed before it began."""
+        alive = launch.alive()
+        status = "starting" if alive else ("stopped" if launch.exit_code == 130 else "failed")
+        entry = {"id": launch.id, "name": launch.name, "study": None, "preset": launch.preset, "step": 0,
+                 "steps": launch.config.train.steps, "status": status, "last": None, "metrics": {},
+                 "started_here": True, "pid": launch.process.pid, "exit_code": launch.exit_code}
+        error = None if alive else launch.error()
+        if error:
+            entry["error"] = error
+        return entry
+
+    def status(self, ref: RunRef, records: list[dict]) -> str:
+        try:
+            steps = int(self.index.config(ref)["train"]["steps"])
+        except (OSError, KeyError, TypeError, ValueError, UserError):
+            steps = 0
+        status = self.index.status(ref, steps, records)
+        launch = self.launcher.get(ref.id)
+        return status if launch is None else _overlay(status, launch, launch.alive())
+
+    # ---- routes ----
+    def presets(self, request: Request) -> Response:
+        from gankit.config import preset_names
+
+        return JSONResponse({"presets": preset_names()})
+
+    def list_runs(self, request: Request) -> Response:
+        runs = [self.pending_entry(launch) for launch in self.launcher.pending()]
+        runs += [self.entry(ref) for ref in self.index.runs()]
+        return JSONResponse({"runs": runs})
+
+    def run_detail(self, request: Request) -> Response:
+        from gankit.data import sample_spec
+
+        run_id = request.path_params["id"]
+        ref = self.index.find(run_id)
+        if ref is None:
+            launch = self.pending(run_id)
+            if launch is None:
+                raise HTTPException(404, f"no run '{run_id}'")
+            cfg = launch.config
+            detail = {**self.pending_entry(launch), "config": cfg.to_dict(), "grids": [], "loss_table": [],
+                      "has_generator": False}
+        else:
+            detail = self.entry(ref)
+            cfg = self.run_config(ref)
+            detail.update({"config": self.index.config(ref), "grids": list(self.index.grids(ref)),
+                           "loss_table": self.index.loss_table(ref), "has_generator": has_generator(ref.path)})
+        spec = sample_spec(cfg.data)
+        detail.update({"kind": spec.kind, "num_classes": (spec.num_classes or 0) if cfg.model.conditional != "none" else 0,
+                       "z_dim": cfg.model.z_dim, "prior": cfg.train.prior, "objective": cfg.train.loss,
+                       "conditional": cfg.model.conditional, "ema": cfg.train.ema is not None})
+        return JSONResponse(detail)
+
+    def _records(self, ref: RunRef) -> list[dict]:
+        try:
+            return self.index.records(ref)
+        except ValueError as err:
+            raise Unreadable(f"run {ref.id}: {err}") from None
+
+    def run_metrics(self, request: Request) -> Response:
+        run_id = request.path_params["id"]
+        after = _query_int(request, "after", -1)
+        ref = self.index.find(run_id)
+        if ref is None:
+            if self.pending(run_id) is None:
+                raise HTTPException(404, f"no run '{run_id}'")
+            return JSONResponse({"rows": []})
+        return JSONResponse({"rows": [row for row in self._records(ref) if _step(row) > after]})
+
+    async def run_stream(self, request: Request) -> Response:
+        run_id = request.path_params["id"]
+        once = request.query_params.get("once", "0").lower() in ("1", "true", "yes")
+        if self.index.find(run_id) is None and self.pending(run_id) is None:
+            raise HTTPException(404, f"no run '{run_id}'")
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        return StreamingResponse(self._events(request, run_id, once), media_type="text/event-stream", headers=headers)
+
+    async def _events(self, request: Request, run_id: str, once: bool):
+        """The stream: ``data: {"rows": [...]}`` with every row so far (again, with "reset":
+        true, when the file was rewritten by a resume), then ``data: {row}`` per new row, and
+        ``event: status`` whenever the status changes."""
+        tail: Optional[MetricsTail] = None
+        shown_status = None
+        quiet = 0.0
+        yield "retry: 2000\n\n"
+        while True:
+            ref = self.index.find(run_id)
+            chunks = []
+            if ref is not None:
+                if tail is None:
+                    tail = MetricsTail(ref.path / "metrics.jsonl")
+                new, reset = await run_in_threadpool(tail.read)
+                if reset or not tail.announced:
+                    chunks.append(_sse({"rows": tail.rows, **({"reset": True} if reset and tail.announced else {})}))
+                    tail.announced = True
+                else:
+                    chunks += [_sse(row) for row in new]
+                status = await run_in_threadpool(self.status, ref, tail.rows)
+                step = _step(tail.rows[-1]) if tail.rows else 0
+            else:
+                launch = self.pending(run_id)
+                if launch is None:
+                    return
+                status = self.pending_entry(launch)["status"]
+                step = 0
+            if status != shown_status:
+                chunks.append(_sse({"status": status, "step": step}, event="status"))
+                shown_status = status
+            for chunk in chunks:
+                yield chunk
+            if once:
+                return
+            quiet = 0.0 if chunks else quiet + STREAM_POLL_S
+            if quiet >= KEEP_ALIVE_S:
+                yield ": keep-alive\n\n"
+                quiet = 0.0
+            if await request.is_disconnected():
+                return
+            await asyncio.sleep(STREAM_POLL_S)
+
+    def run_grid(self, request: Request) -> Response:
+        ref = self.find(request.path_params["id"])
+        step = request.path_params["step"]
+        path = self.index.grids(ref).get(step)
+        if path is None:
+            raise HTTPException(404, f"run {ref.id} has no picture of step {step}")
+        return FileResponse(path, media_type="image/png")
+
+    def _sampling(self, request: Request):
+        ref = self.index.find(request.path_params["id"])
+        if ref is None:
+            if self.pending(request.path_params["id"]) is not None:
+                raise Conflict(f"run {request.path_params['id']} has no trained generator yet")
+            raise HTTPException(404, f"no run '{request.path_params['id']}'")
+        return ref, self.run_config(ref)
+
+    def samples_png(self, request: Request) -> Response:
+        ref, cfg = self._sampling(request)
+        query = render.sample_request(request.query_params)
+        body = render.png(self.generators, ref.path, cfg, query, ref.id)
+        return Response(body, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+    def samples_json(self, request: Request) -> Response:
+        ref, cfg = self._sampling(request)
+        query = render.sample_request(request.query_params)
+        return JSONResponse(render.samples_json(self.generators, ref.path, cfg, query, ref.id))
+
+    def interpolation_png(self, request: Request) -> Response:
+        ref, cfg = self._sampling(request)
+        body = render.interpolation_png(self.generators, ref.path, cfg, request.query_params, ref.id)
+        return Response(body, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+    async def start_run(self, request: Request) -> Response:
+        body = await _json_body(request, NEW_RUN_FIELDS)
+        launch = await run_in_threadpool(self._start_run, body)
+        return JSONResponse({"id": launch.id, "pid": launch.process.pid}, status_code=202)
+
+    def _start_run(self, body: dict) -> Launch:
+        from gankit.api import override_strings
+        from gankit.config import DEFAULT_PRESET, _suggest, build_config, preset_names
+        from gankit.engine.train import check_run_name
+
+        preset = body.get("preset") or DEFAULT_PRESET
+        names = preset_names()
+        if not isinstance(preset, str) or preset not in names:
+            shown = preset if isinstance(preset, str) else json.dumps(preset)
+            raise UserError(f"unknown preset '{shown}'{_suggest(str(shown), names)}; presets: {', '.join(names)}")
+        overrides = _override_list(body.get("overrides"))
+        strings = override_strings(overrides)
+        name = body.get("name")
+        if name is not None and name != "":
+            if not isinstance(name, str):
+                raise UserError("name must be a string")
+            _check_new_name(check_run_name(name))
+        cfg = build_config(preset, strings)
+        base = name or cfg.name
+        _check_new_name(check_run_name(base))
+        return self.launcher.start_new(preset, strings, base, cfg)
+
+    def stop_run(self, request: Request) -> Response:
+        run_id = request.path_params["id"]
+        ref = self.index.find(run_id)
+        if ref is None and self.launcher.get(run_id) is None:
+            raise HTTPException(404, f"no run '{run_id}'")
+        self.launcher.stop(run_id, running_elsewhere=ref is not None and is_locked(ref.path) is not None)
+        return JSONResponse({"stopping": True}, status_code=202)
+
+    async def resume_run(self, request: Request) -> Response:
+        body = await _json_body(request, ("overrides",))
+        launch = await run_in_threadpool(self._resume_run, request.path_params["id"], body)
+        return JSONResponse({"id": launch.id, "pid": launch.process.pid}, status_code=202)
+
+    def _resume_run(self, run_id: str, body: dict) -> Launch:
+        from gankit.api import override_strings
+        from gankit.config import READY_MADE_ARCH, load_run_config
+
+        ref = self.find(run_id)
+        holder = is_locked(ref.path)
+        if self.launcher.running(run_id) or holder is not None:
+            raise Conflict(f"run {run_id} is running" + (f" ({holder})" if holder else "") + "; stop it first")
+        strings = override_strings(_override_list(body.get("overrides")))
+        cfg = load_run_config(ref.path, strings)
+        if cfg.model.arch == READY_MADE_ARCH:
+            raise UserError(f"run {run_id} was trained on ready-made modules: resume it from Python, "
+                            "gankit.train(resume=RUN, generator=G, discriminator=D)")
+        done = self.index.finished_step(ref)
+        if done is not None and cfg.train.steps <= done:
+            raise UserError(f"run {run_id} is already at step {done}; set train.steps to more than that to continue")
+        preset = self.launcher.recorded_preset(ref.name) if ref.study is None else None
+        return self.launcher.start_resume(ref.id, ref.name, ref.study, ref.path, strings, cfg, preset)
+
+    def studies(self, request: Request) -> Response:
+        return JSONResponse({"studies": self.index.studies()})
+
+    # ---- the toy lab ----
+    async def toy_create(self, request: Request) -> Response:
+        body = await _json_body(request, None)
+        return JSONResponse(await run_in_threadpool(self.toys.create, body))
+
+    def _toy(self, request: Request):
+        toy = self.toys.get(request.path_params["id"])
+        if toy is None:
+            raise HTTPException(404, f"no toy '{request.path_params['id']}' (closed, or idle too long)")
+        return toy
+
+    def toy_state(self, request: Request) -> Response:
+        return JSONResponse(self.toys.state(self._toy(request)))
+
+    async def toy_step(self, request: Request) -> Response:
+        body = await _json_body(request, ("steps",))
+        toy = self._toy(request)
+        return JSONResponse(await run_in_threadpool(self.toys.step, toy, body.get("steps", 1)))
+
+    async def toy_settings(self, request: Request) -> Response:
+        body = await _json_body(request, None)
+        toy = self._toy(request)
+        return JSONResponse(await run_in_threadpool(self.toys.change, toy, body))
+
+    def toy_delete(self, request: Request) -> Response:
+        if not self.toys.delete(request.path_params["id"]):
+            raise HTTPException(404, f"no toy '{request.path_params['id']}'")
+        return JSONResponse({"deleted": True})
+
+    async def housekeeping(self) -> None:
+        """Every few seconds: reap ended training processes, end idle toys."""
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_S)
+            try:
+                await run_in_threadpool(self.launcher.all)
+                await run_in_threadpool(self.toys.reap_idle)
+            except Exception:
+                traceback.print_exc(file=sys.stderr)
+
+
+def _page(name: str) -> Callable:
+    def page(request: Request) -> Response:
+        path = STATIC / name
+        if not path.is_file():
+            raise HTTPException(404, f"the page {name} is not installed (gankit/web/static/{name} is missing)")
+        return FileResponse(path, media_type="text/html", headers={"Cache-Control": "no-cache"})
+
+    return page
+
+
+def create_app(runs_dir, studies_dir, token: Optional[str] = None, *,
+               allowed_hosts: Optional[tuple[str, ...]] = None, toy_idle_s: float = 600.0) -> Starlette:
+    """The web lab over ``runs_dir`` and ``studies_dir``. ``token``: every request must carry
+    it (``Authorization: Bearer``, ``?token=``, or the cookie that ``?token=`` sets).
+    ``allowed_hosts``: the only Host names answered (gankit serve passes the loopback names
+    when it listens on loopback); ``toy_idle_s``: a toy nobody asks for this long is ended."""
+    if token is not None:
+        check_token(token)
+    lab = Lab(Path(runs_dir).absolute(), Path(studies_dir).absolute(), toy_idle_s)
+    routes = [
+        Route("/", _page("index.html")),
+        Route("/run/{id}", _page("run.html")),
+        Route("/toy", _page("toy.html")),
+        Route("/study/{name}", _page("study.html")),
+        Mount("/static", app=StaticFolder(STATIC)),
+        Route("/api/presets", lab.presets),
+        Route("/api/runs", lab.list_runs, methods=["GET"]),
+        Route("/api/runs", lab.start_run, methods=["POST"]),
+        Route("/api/studies", lab.studies),
+        Route("/api/runs/{id}", lab.run_detail),
+        Route("/api/runs/{id}/metrics", lab.run_metrics),
+        Route("/api/runs/{id}/stream", lab.run_stream),
+        Route("/api/runs/{id}/grid/{step:int}.png", lab.run_grid),
+        Route("/api/runs/{id}/samples.png", lab.samples_png),
+        Route("/api/runs/{id}/samples.json", lab.samples_json),
+        Route("/api/runs/{id}/interpolation.png", lab.interpolation_png),
+        Route("/api/runs/{id}/stop", lab.stop_run, methods=["POST"]),
+        Route("/api/runs/{id}/resume", lab.resume_run, methods=["POST"]),
+        Route("/api/toy", lab.toy_create, methods=["POST"]),
+        Route("/api/toy/{id}", lab.toy_state, methods=["GET"]),
+        Route("/api/toy/{id}", lab.toy_delete, methods=["DELETE"]),
+        Route("/api/toy/{id}/step", lab.toy_step, methods=["POST"]),
+        Route("/api/toy/{id}/settings", lab.toy_settings, methods=["POST"]),
+    ]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        task = asyncio.create_task(lab.housekeeping())
+        try:
+            yield
+        finally:
+            task.cancel()
+            await run_in_threadpool(lab.toys.close_all)
+
+    from starlette.middleware import Middleware
+
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    middleware=[Middleware(CatchAll), Middleware(Guard, token=token, allowed_hosts=allowed_hosts)],
+                    exception_handlers={HTTPException: _http_error, UserError: _user_error, ToyFailed: _toy_failed})
+    app.state.lab = lab
+    return app
+
+
+# ---------------------------------------------------------------- helpers
+
+class MetricsTail:
+    """metrics.jsonl read as it grows: only the appended bytes each time, whole lines only."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.offset = 0
+        self.inode: Optional[int] = None
+        self.partial = b""
+        self.rows: list[dict] = []
+        self.announced = False
+
+    def read(self) -> tuple[list[dict], bool]:
+        """The rows appended since the last read, and whether the file was replaced or cut
+        (then ``rows`` holds the whole file anew)."""
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            reset = bool(self.rows)
+            self.offset, self.inode, self.partial, self.rows = 0, None, b"", []
+            return [], reset
+        reset = False
+        if self.inode is not None and (stat.st_ino != self.inode or stat.st_size < self.offset):
+            reset = True
+            self.offset, self.partial, self.rows = 0, b"", []
+        self.inode = stat.st_ino
+        if stat.st_size <= self.offset:
+            return [], reset
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offset)
+            chunk = handle.read(stat.st_size - self.offset)
+        self.offset += len(chunk)
+        lines = (self.partial + chunk).split(b"\n")
+        self.partial = lines.pop()
+        new = []
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict):
+                new.append(row)
+        self.rows += new
+        return new, reset
+
+
+def _overlay(status: str, launch: Launch, alive: bool) -> str:
+    """A run's status with what the server knows of the process it started for it: "starting"
+    while that process lives but has not yet been seen holding the run's lock (loading data,
+    or resuming a run that reads as stopped or finished until then)."""
+    if status == "running":
+        launch.seen_running = launch.seen_running or alive
+        return status
+    return "starting" if alive and not launch.seen_running else status
+
+
+def _sse(data: Any, event: Optional[str] = None) -> str:
+    text = json.dumps(data, separators=(",", ":"))
+    return (f"event: {event}\n" if event else "") + f"data: {text}\n\n"
+
+
+def _step(row: dict) -> int:
+    try:
+        return int(row.get("step", 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _query_int(request: Request, key: str, default: int) -> int:
+    text = request.query_params.get(key)
+    if text is None or not text.strip():
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise UserError(f"{key} must be a whole number (got '{text}')") from None
+
+
+async def _json_body(request: Request, fields: Optional[tuple[str, ...]]) -> dict:
+    """The request's JSON object ({} for an empty body); ``fields``: the keys it may have."""
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > MAX_BODY:
+        raise HTTPException(413, f"the request body is larger than {MAX_BODY} bytes")
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise HTTPException(413, f"the request body is larger than {MAX_BODY} bytes")
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise UserError("the request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise UserError("the request body must be a JSON object")
+    if fields is not None:
+        for key in data:
+            if key not in fields:
+                raise UserError(f"unknown field '{key}' in the request (fields: {', '.join(fields)})")
+    return data
+
+
+def _override_list(overrides: Any):
+    """The overrides of a request: a mapping of key to value, or a list of "key=value" strings."""
+    if overrides is None:
+        return {}
+    if isinstance(overrides, dict):
+        return overrides
+    if isinstance(overrides, list) and all(isinstance(item, str) for item in overrides):
+        return overrides
+    raise UserError('overrides must be an object {"key": value} or a list of "key=value" strings')
+
+
+def _check_new_name(name: str) -> str:
+    if not valid_name(name) or ":" in name:
+        raise UserError(f"run name '{name}' is not a plain folder name (no '/', '\\', '..', ':', and no leading '.')")
+    return name
+
+
+def check_token(token: str) -> str:
+    """``token`` if it can be a token (it travels in a cookie and a URL), else a UserError."""
+    if not token or not TOKEN_CHARS.match(token):
+        raise UserError("--token may hold only letters, digits and - . _ ~ + / = (and must not be empty)")
+    return token
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only."""
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port (port 0: a free one), or a one-line MachineError."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as err:
+        raise UserError(f"--host {host}: {err.strerror or err}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if host in ("::", "") else 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as err:
+        sock.close()
+        raise MachineError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
+    return sock
+
+
+def serve(runs_dir: Path, studies_dir: Path, *, host: str = "127.0.0.1", port: int = 8000,
+          token: Optional[str] = None, say: Optional[Callable[[str], None]] = None) -> None:
+    """``gankit serve``: listen on host:port until Ctrl-C. Any host but loopback needs a token
+    (``token``, or a generated one, which is printed); nothing is opened (no browser)."""
+    import uvicorn
+
+    say = say or (lambda text: print(text, flush=True))
+    if token is not None:
+        check_token(token)
+    generated = False
+    if token is None and not is_loopback(host):
+        token, generated = secrets.token_urlsafe(24), True
+    sock = _listen(host, port)
+    port = sock.getsockname()[1]
+    allowed = None if token is not None else tuple(sorted({*LOOPBACK_HOSTS, host}))
+    app = create_app(runs_dir, studies_dir, token=token, allowed_hosts=allowed)
+    shown = f"[{host}]" if ":" in host else host
+    address = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    say(f"gankit serve: runs from {runs_dir}, studies from {studies_dir}")
+    say(f"gankit serve: listening on {address}")
+    if token is not None:
+        why = f"--host {host} can be reached from other machines" if not is_loopback(host) else "--token was given"
+        say(f"gankit serve: a token is required ({why}); " + ("generated token" if generated else "token")
+            + f": {token}")
+    say("gankit serve: Ctrl-C stops the server (trainings started from the page keep running)")
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=3)
+    uvicorn.Server(config).run(sockets=[sock])

@@ -1,0 +1,202 @@
+/* One run: header with stop/resume, live curves from the stream, sample grids, play panel, tables. */
+"use strict";
+(() => {
+  const { el, $, api, fmt, badge, progress, showError, runApi } = GK;
+  const id = GK.idFromPath("/run/");
+  const rows = new GK.Rows();
+  const state = { info: null, status: null, step: 0, steps: 0, grids: [], stream: null, play: null };
+
+  const charts = [
+    new GK.Chart($("#chart-losses"), { name: "losses", title: "Losses", keys: [
+      { key: "d_real", label: "D real" }, { key: "d_fake", label: "D fake" }, { key: "g_loss", label: "G" }] }),
+    new GK.Chart($("#chart-outputs"), { name: "outputs", title: "D's outputs", keys: [
+      { key: "d_x", label: "D(x)" }, { key: "d_g_z", label: "D(G(z))" }] }),
+    new GK.Chart($("#chart-wasserstein"), { name: "wasserstein", title: "Wasserstein estimate",
+      keys: [{ key: "wasserstein", label: "W estimate" }] }),
+    new GK.Chart($("#chart-eval"), { name: "eval", title: "Evaluation metrics", prefix: "eval_" }),
+    new GK.Chart($("#chart-grads"), { name: "grads", title: "Gradient norms", keys: [
+      { key: "d_grad_norm", label: "D", color: "#1f77b4" }, { key: "g_grad_norm", label: "G", color: "#ff7f0e" }] }),
+  ];
+  let drawPending = false;
+  function redraw() {
+    if (drawPending) return;
+    drawPending = true;
+    requestAnimationFrame(() => {
+      drawPending = false;
+      charts.forEach((c) => c.update(rows.list));
+      const last = rows.last;
+      if (last && last.step > state.step) { state.step = last.step; header(); }
+      if (last && last.step > state.steps && GK.live(state.status)) refreshInfo();  // a resume raised train.steps
+    });
+  }
+
+  /* ---------- header ---------- */
+  function header() {
+    const info = state.info || {};
+    document.title = `gankit lab: ${info.name || id}`;
+    $("#run-name").textContent = info.name || id;
+    $("#run-status").replaceChildren(badge(state.status));
+    $("#run-progress").replaceChildren(progress(state.step, state.steps));
+    const running = GK.live(state.status);
+    $("#stop").hidden = !running;
+    if (!running) { $("#stop").disabled = false; $("#stop").textContent = "Stop"; }
+    $("#resume").hidden = running || !state.status;
+    $("#resume-overrides").hidden = running || !state.status;
+  }
+
+  async function stop() {
+    const button = $("#stop");
+    button.disabled = true;
+    try {
+      await api(runApi(id, "/stop"), { method: "POST" });
+      button.textContent = "Stopping…";
+      showError($("#page-error"), null);
+    } catch (err) {
+      showError($("#page-error"), err);
+      button.disabled = false;
+    }
+  }
+  async function resume() {
+    const button = $("#resume");
+    let overrides;
+    try { overrides = GK.parseOverrides($("#resume-overrides").value); } catch (err) {
+      showError($("#page-error"), `resume: ${err.message}`);
+      return;
+    }
+    button.disabled = true;
+    try {
+      await api(runApi(id, "/resume"), { method: "POST", body: { overrides } });
+      showError($("#page-error"), null);
+      state.status = "starting";
+      header();
+      setTimeout(() => { refreshInfo(); openStream(); }, 800);
+    } catch (err) {
+      showError($("#page-error"), err);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  /* ---------- sample grids ---------- */
+  function showGrids(grids) {
+    const slider = $("#grid-slider");
+    const atEnd = state.grids.length === 0 || Number(slider.value) >= state.grids.length - 1;
+    const changed = grids.join(",") !== state.grids.join(",");
+    state.grids = grids;
+    $("#grid-none").hidden = grids.length > 0;
+    slider.disabled = grids.length < 2;
+    slider.max = String(Math.max(0, grids.length - 1));
+    if (atEnd && changed) slider.value = slider.max;
+    showGrid();
+  }
+  function showGrid() {
+    const slider = $("#grid-slider");
+    const step = state.grids[Number(slider.value)];
+    const img = $("#grid-img");
+    if (step === undefined) { img.hidden = true; $("#grid-step").textContent = "–"; return; }
+    $("#grid-step").textContent = `step ${fmt(step)}`;
+    slider.setAttribute("aria-valuetext", `step ${step}`);
+    const src = runApi(id, `/grid/${encodeURIComponent(step)}.png`);
+    if (img.getAttribute("src") !== src) img.src = src;
+    img.dataset.step = String(step);
+    img.hidden = false;
+  }
+
+  /* ---------- info (config, tables, grids) ---------- */
+  function showInfo(info) {
+    const first = !state.info;
+    state.info = info;
+    state.status = info.status;
+    state.step = Math.max(info.step || 0, first ? 0 : state.step);
+    state.steps = info.steps;
+    const bits = [info.kind, info.objective, info.z_dim ? `z ${info.z_dim}` : null,
+                  info.prior, info.num_classes > 0 ? `${info.num_classes} classes` : null].filter(Boolean);
+    $("#run-meta").textContent = bits.join(" · ");
+    header();
+    if (info.error) showError($("#page-error"), info.error);
+    showGrids(info.grids || []);
+    $("#loss-table").replaceChildren(GK.table(info.loss_table || []));
+    $("#config").textContent = info.config ? GK.toYaml(info.config) : "";
+    if (info.has_generator && !state.play) {
+      $("#play-card").hidden = false;
+      state.play = new GK.PlayPanel($("#play"), id, info);
+    }
+  }
+  let infoBusy = false;
+  async function refreshInfo() {
+    if (infoBusy) return;
+    infoBusy = true;
+    try {
+      showInfo(await api(runApi(id)));
+    } catch (err) {
+      showError($("#page-error"), err);
+    } finally {
+      infoBusy = false;
+    }
+  }
+
+  /* ---------- metrics: stream, with a catch-up request when it ends ---------- */
+  async function catchUp() {
+    const last = rows.last;
+    try {
+      const body = await api(runApi(id, last ? `/metrics?after=${last.step}` : "/metrics"));
+      rows.add(body.rows || []);
+      redraw();
+    } catch (err) {
+      showError($("#page-error"), err);
+    }
+  }
+  function closeStream() {
+    if (state.stream) state.stream.close();
+    state.stream = null;
+  }
+  function openStream() {
+    closeStream();
+    const stream = new EventSource(runApi(id, "/stream"));
+    state.stream = stream;
+    stream.onmessage = (event) => {
+      let data;
+      try { data = JSON.parse(event.data); } catch { return; }
+      if (data && Array.isArray(data.rows)) rows.set(data.rows);
+      else if (data && typeof data.step === "number") rows.add([data]);
+      else return;
+      redraw();
+    };
+    stream.addEventListener("status", (event) => {
+      let data;
+      try { data = JSON.parse(event.data); } catch { return; }
+      const changed = data.status !== state.status;
+      state.status = data.status || state.status;
+      if (typeof data.step === "number") state.step = Math.max(state.step, data.step);
+      header();
+      if (!GK.live(state.status)) {
+        closeStream();
+        catchUp();
+        refreshInfo();
+      } else if (changed) {
+        refreshInfo();
+      }
+    });
+    stream.onerror = () => {
+      // A stream that ends on a run that no longer trains is done; a live one reconnects by itself.
+      if (state.stream === stream && !GK.live(state.status)) {
+        closeStream();
+        catchUp();
+      }
+    };
+  }
+
+  /* While the run trains, the info (new grids, loss table, status) is fetched again every 5 s. */
+  setInterval(() => { if (GK.live(state.status)) refreshInfo(); }, 5000);
+
+  $("#stop").addEventListener("click", stop);
+  $("#resume").addEventListener("click", resume);
+  $("#resume-overrides").addEventListener("keydown", (e) => { if (e.key === "Enter") resume(); });
+  $("#grid-slider").addEventListener("input", showGrid);
+  GK.fitImage($("#grid-img"), 440, 560);
+
+  (async () => {
+    await refreshInfo();
+    if (state.info) openStream();
+  })();
+})();

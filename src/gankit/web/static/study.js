@@ -1,0 +1,63 @@
+/* A study: its arms, each with its runs (status, progress, last losses, metrics) and a play
+ * panel on the arm's first run. */
+"use strict";
+(() => {
+  const { el, $, api, fmt, badge, progress, showError, runApi, runPage, metricName } = GK;
+  const name = GK.idFromPath("/study/");
+
+  function runsTable(ids, byId) {
+    return el("div", { class: "table-wrap" }, el("table", {},
+      el("thead", {}, el("tr", {}, ["Run", "Progress", "Status", "D real", "D fake", "G", "Evaluation"]
+        .map((h, i) => el("th", { class: i >= 3 && i <= 5 ? "num" : null, text: h })))),
+      el("tbody", {}, ids.map((id) => {
+        const run = byId.get(id) || { id };
+        const last = run.last || {};
+        const metrics = Object.entries(run.metrics || {}).filter(([k]) => k.startsWith("eval_"));
+        return el("tr", { dataset: { id } },
+          el("td", {}, el("a", { href: runPage(id), class: "run-link", text: run.name || id })),
+          el("td", {}, run.steps ? progress(run.step, run.steps) : "–"),
+          el("td", {}, run.status ? badge(run.status) : "–"),
+          ["d_real", "d_fake", "g_loss"].map((k) => el("td", { class: "num", text: fmt(last[k]) })),
+          el("td", { class: "metrics-list", text: metrics.map(([k, v]) => `${metricName(k)} ${fmt(v)}`).join(", ") || "–" }));
+      }))));
+  }
+
+  async function playFor(host, id) {
+    try {
+      const info = await api(runApi(id));
+      if (!info.has_generator) { host.replaceChildren(el("p", { class: "muted", text: "This run has no generator saved yet." })); return; }
+      host.replaceChildren(el("p", { class: "muted small" }, "Sampling ", el("a", { href: runPage(id), text: info.name || id })));
+      const panel = el("div");
+      host.append(panel);
+      new GK.PlayPanel(panel, id, info);
+    } catch (err) {
+      const line = el("div", { class: "error" });
+      host.replaceChildren(line);
+      showError(line, err);
+    }
+  }
+
+  (async () => {
+    try {
+      const [studies, runs] = await Promise.all([api("/api/studies"), api("/api/runs")]);
+      const study = (studies.studies || []).find((s) => s.name === name);
+      if (!study) throw new Error(`no study named '${name}'`);
+      document.title = `gankit lab: ${study.title || study.name}`;
+      $("#study-title").textContent = study.title || study.name;
+      $("#study-name").textContent = study.title && study.title !== study.name ? study.name : "";
+      const byId = new Map((runs.runs || []).map((r) => [r.id, r]));
+      $("#arms").replaceChildren(...(study.arms || []).map((arm) => {
+        const ids = arm.runs || [];
+        const play = el("div", { class: "arm-play" });
+        if (ids.length) playFor(play, ids[0]);
+        else play.append(el("p", { class: "muted", text: "No runs in this arm yet." }));
+        return el("section", { class: "card arm", dataset: { arm: arm.name } },
+          el("h2", {}, arm.label || arm.name, arm.label && arm.label !== arm.name ? el("span", { class: "muted small", text: arm.name }) : null),
+          ids.length ? runsTable(ids, byId) : null,
+          play);
+      }));
+    } catch (err) {
+      showError($("#page-error"), err);
+    }
+  })();
+})();

@@ -1,0 +1,326 @@
+"""`gankit serve` in a real browser: Debian's headless Chromium (/usr/bin/chromium) driven by
+Playwright, against the real server (gankit.web.server.create_app) run in-process by uvicorn.
+
+The run list, a run's page (curves, grids, the play panel), a run started and stopped from the
+page, the toy lab and a study page. Every page must load nothing from another host and log no
+error. With GANKIT_SCREENSHOTS=DIR, a screenshot of each page is saved into DIR
+(`GANKIT_SCREENSHOTS=docs/screenshots pytest tests/web/test_browser_web.py`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import yaml
+
+uvicorn = pytest.importorskip("uvicorn", reason="uvicorn is not installed: gankit serve needs it")
+from gankit.web.server import create_app  # noqa: E402
+
+import gankit  # noqa: E402
+
+TINY = {"train.steps": 20, "model.g_width": 16, "model.d_width": 8, "train.sample_steps": [0, 20],
+        "train.sample_count": 16}
+
+
+def _screenshot(page, name: str) -> None:
+    folder = os.environ.get("GANKIT_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    """A runs folder with one tiny finished run, "demo", and a studies folder with one study of two
+    arms whose runs are copies of it."""
+    root = tmp_path_factory.mktemp("serve")
+    runs, studies = root / "runs", root / "studies"
+    gankit.train(overrides=TINY, runs_dir=runs, name="demo", progress=False, say=lambda text: None)
+    study = studies / "tiny"
+    for arm in ("bce", "hinge"):
+        shutil.copytree(runs / "demo", study / "runs" / f"{arm}-s0")
+    (study / "study.yaml").write_text(yaml.safe_dump({
+        "title": "A tiny study", "base": "digits",
+        "arms": [{"name": "bce", "label": "BCE"}, {"name": "hinge", "label": "hinge loss"}]}))
+    return runs, studies
+
+
+@contextmanager
+def serving(runs: Path, studies: Path, token: str | None = None):
+    """The real server on a free port of 127.0.0.1, in a thread, while in the block: its base URL."""
+    saved = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = "1"  # runs started from the page are child processes: one thread each
+    app = create_app(runs, studies, token=token)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="auto"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        lab = getattr(app.state, "lab", None)
+        launcher = getattr(lab, "launcher", None) or getattr(app.state, "launcher", None)
+        if launcher is not None and hasattr(launcher, "kill_all"):
+            launcher.kill_all()  # a run a failed test left training
+        if saved is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = saved
+
+
+@pytest.fixture(scope="module")
+def server(folders):
+    """The base URL of the real server over the test folders."""
+    with serving(*folders) as base:
+        yield base
+
+
+class Opened:
+    """A page of the server in a fresh tab, with every request, console error and page error recorded."""
+
+    def __init__(self, browser, base: str, path: str):
+        self.base = base
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        self.page = browser.new_page(viewport={"width": 1280, "height": 900})
+        self.page.set_default_timeout(30_000)
+        self.page.on("request", lambda request: self.requests.append(request.url))
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
+        self.page.goto(base + path, wait_until="load")
+
+    def _console(self, message) -> None:
+        if message.type == "error":
+            self.errors.append(f"console error: {message.text}")
+
+    def check_clean(self) -> None:
+        """No error logged; nothing requested from another host."""
+        assert self.errors == []
+        foreign = [u for u in self.requests if not u.startswith((self.base + "/", "data:", "blob:"))]
+        assert foreign == []
+
+    def close(self) -> None:
+        self.page.close()
+
+
+@pytest.fixture
+def opened(browser, server):
+    """opened(path): a page of the server, closed after the test."""
+    pages: list[Opened] = []
+
+    def open_path(path: str) -> Opened:
+        pages.append(Opened(browser, server, path))
+        return pages[-1]
+
+    yield open_path
+    for page in pages:
+        page.close()
+
+
+IMAGE_HASH = """async (selector) => {
+    const img = document.querySelector(selector);
+    const bytes = await (await fetch(img.src)).arrayBuffer();
+    const digest = await crypto.subtle.digest('SHA-256', bytes);
+    return Array.from(new Uint8Array(digest)).map(b => b.toString(16).padStart(2, '0')).join('');
+}"""
+
+
+def test_the_run_list_shows_the_run(opened):
+    o = opened("/")
+    page = o.page
+    row = page.locator("tr[data-id='demo']")
+    row.wait_for()
+    link = row.locator("a.run-link")
+    assert link.inner_text() == "demo" and link.get_attribute("href") == "/run/demo"
+    assert row.get_attribute("data-status") == "finished"
+    assert row.locator(".progress .txt").inner_text() == "20 / 20"
+    assert row.locator("td.d_real").inner_text() not in ("", "–")
+    page.locator("#preset option[value='digits']").wait_for(state="attached")
+    page.locator("#studies a[href='/study/tiny']").wait_for()
+    _screenshot(page, "list")
+    o.check_clean()
+
+
+def test_the_run_page_draws_curves_grids_and_samples(opened):
+    o = opened("/run/demo")
+    page = o.page
+    page.wait_for_function("() => GK.charts.losses && GK.charts.losses.seriesCount >= 3"
+                           " && GK.charts.losses.plot.data[0].length > 0")
+    assert page.locator("#chart-losses canvas").count() >= 1
+    assert page.evaluate("GK.charts.losses.plot.series.slice(1).map(s => s.label)") == ["D real", "D fake", "G"]
+    assert page.locator("#run-status .badge").inner_text() == "finished"
+    assert page.locator("#resume").is_visible() and not page.locator("#stop").is_visible()
+
+    # the sample grids of steps 0 and 20 under the slider
+    page.wait_for_function("() => { const i = document.querySelector('#grid-img');"
+                           " return i.complete && i.naturalWidth > 0 && i.dataset.step === '20'; }")
+    page.locator("#grid-slider").fill("0")
+    page.wait_for_function("() => { const i = document.querySelector('#grid-img');"
+                           " return i.dataset.step === '0' && i.complete && i.naturalWidth > 0; }")
+    assert page.locator("#grid-step").inner_text() == "step 0"
+    assert page.locator("#config").inner_text().count("\n") > 5
+    assert page.locator("#loss-table table").count() == 1
+
+    # the play panel: a new seed draws other samples
+    samples = "#play img.samples"
+    page.wait_for_function(f"() => {{ const i = document.querySelector('{samples}');"
+                           " return i && i.src.startsWith('blob:') && i.complete && i.naturalWidth > 0; }")
+    before = page.evaluate(IMAGE_HASH, samples)
+    query = page.locator(samples).get_attribute("data-query")
+    page.locator("#play input.seed").fill("7")
+    page.wait_for_function(f"(q) => {{ const i = document.querySelector('{samples}');"
+                           " return i.dataset.query !== q && i.complete && i.naturalWidth > 0; }", arg=query)
+    assert "seed=7" in page.locator(samples).get_attribute("data-query")
+    assert page.evaluate(IMAGE_HASH, samples) != before
+    # a far mean still samples
+    query = page.locator(samples).get_attribute("data-query")
+    page.locator("#play input.p-mean").fill("-10")
+    page.wait_for_function(f"(q) => document.querySelector('{samples}').dataset.query !== q", arg=query)
+    assert "prior=normal%28-10%2C1%29" in page.locator(samples).get_attribute("data-query")
+    assert page.locator("#play .play .error").is_hidden()
+
+    # the interpolation strip animates
+    page.wait_for_function("() => { const i = document.querySelector('#play img.strip');"
+                           " return i.complete && i.naturalWidth > 0; }")
+    label = page.locator("#play .frame-label")
+    first = label.inner_text()
+    page.wait_for_function("(t) => document.querySelector('#play .frame-label').textContent !== t", arg=first)
+    _screenshot(page, "run")
+    o.check_clean()
+
+
+def test_a_run_started_from_the_form_trains_and_stops(opened):
+    o = opened("/")
+    page = o.page
+    page.locator("#preset option[value='digits']").wait_for(state="attached")
+    page.select_option("#preset", "digits")
+    page.fill("#overrides", "train.steps=3000\nmodel.g_width=16\nmodel.d_width=8\ntrain.log_every=10")
+    page.fill("#run-name", "from-the-page")
+    page.click("#start")
+    note = page.locator("#form-note a")
+    note.wait_for()
+    run_id = note.inner_text()
+    assert run_id.startswith("from-the-page")
+    row = page.locator(f"tr[data-id='{run_id}']")
+    row.wait_for()
+    # the step counter on the list advances (the list polls every 2 s)
+    page.wait_for_function("(id) => { const r = document.querySelector(`tr[data-id='${id}']`);"
+                           " return r && r.dataset.status === 'running'"
+                           " && Number(r.querySelector('.progress .txt').dataset.step) > 0; }",
+                           arg=run_id, timeout=180_000)
+    first = int(row.locator(".progress .txt").get_attribute("data-step"))
+    page.wait_for_function("([id, s]) => { const r = document.querySelector(`tr[data-id='${id}']`);"
+                           " return r && Number(r.querySelector('.progress .txt').dataset.step) > s; }",
+                           arg=[run_id, first], timeout=120_000)
+    _screenshot(page, "list-running")
+
+    # its page: the curves grow from the stream, without a reload
+    run = opened(f"/run/{quote(run_id, safe='')}")
+    run.page.wait_for_function("() => GK.charts.losses && GK.charts.losses.plot"
+                               " && GK.charts.losses.plot.data[0].length > 0")
+    shown = run.page.evaluate("GK.charts.losses.plot.data[0].length")
+    run.page.wait_for_function("(n) => GK.charts.losses.plot.data[0].length > n", arg=shown, timeout=120_000)
+    assert run.page.locator("#stop").is_visible()
+
+    row.locator("button.stop").click()
+    page.wait_for_function("(id) => { const r = document.querySelector(`tr[data-id='${id}']`);"
+                           " return r && r.dataset.status === 'stopped'; }", arg=run_id, timeout=120_000)
+    assert page.locator("#form-error").is_hidden()
+    o.check_clean()
+    # the run's page follows, and offers to resume
+    run.page.wait_for_function("() => document.querySelector('#run-status .badge')?.textContent === 'stopped'")
+    assert run.page.locator("#resume").is_visible() and run.page.locator("#stop").is_hidden()
+    run.check_clean()
+
+
+def test_the_form_shows_the_servers_error(opened):
+    o = opened("/")
+    page = o.page
+    page.locator("#preset option[value='digits']").wait_for(state="attached")
+    page.fill("#overrides", "train.steps=not-a-number")
+    page.click("#start")
+    error = page.locator("#form-error")
+    error.wait_for()
+    assert error.inner_text().strip() and "\n" not in error.inner_text().strip()
+    assert "Traceback" not in error.inner_text()
+    page.fill("#overrides", "no equals sign")
+    page.click("#start")
+    page.wait_for_function("() => document.querySelector('#form-error').textContent.includes('key=value')")
+    o.errors = [e for e in o.errors if "400" not in e]  # the browser logs the refused POST itself
+    o.check_clean()
+
+
+def test_the_toy_lab_trains_step_by_step(opened):
+    o = opened("/toy")
+    page = o.page
+    page.wait_for_function("() => GK.toy.state && GK.toy.state.fake.length > 0 && GK.toy.state.real.length > 0")
+    before = page.evaluate("GK.toy.state.fake")
+    page.click("#step")
+    page.wait_for_function("() => GK.toy.state.step >= 1")
+    after_step = page.evaluate("GK.toy.state.fake")
+    assert after_step != before
+    assert page.locator("#counter").inner_text() == str(page.evaluate("GK.toy.state.step"))
+
+    page.click("#play")
+    assert page.locator("#play").get_attribute("aria-pressed") == "true"
+    page.wait_for_function("() => GK.toy.state.step >= 16", timeout=60_000)
+    # the loss switches between steps
+    page.select_option("#loss", "hinge")
+    page.wait_for_function("() => GK.toy.state.settings && GK.toy.state.settings.loss === 'hinge'")
+    page.click("#play")
+    assert page.locator("#play").get_attribute("aria-pressed") == "false"
+    moved = page.evaluate("GK.toy.state.fake")
+    assert moved != after_step
+    assert page.evaluate("GK.charts.toy.seriesCount") >= 3
+    assert page.locator("#toy-error").is_hidden()
+    _screenshot(page, "toy")
+    o.check_clean()
+
+
+def test_the_study_page(opened):
+    o = opened("/study/tiny")
+    page = o.page
+    page.locator("section.arm").nth(1).wait_for()
+    assert page.locator("#study-title").inner_text() == "A tiny study"
+    assert page.locator("section.arm h2").all_inner_texts()[0].startswith("BCE")
+    assert page.locator("section.arm a.run-link").count() == 2
+    page.wait_for_function("() => Array.from(document.querySelectorAll('section.arm img.samples'))"
+                           ".filter(i => i.complete && i.naturalWidth > 0).length === 2")
+    _screenshot(page, "study")
+    o.check_clean()
+
+
+def test_a_server_with_a_token(browser, folders):
+    """?token= on the first page only: the cookie it sets carries the requests, the stream included."""
+    with serving(*folders, token="s3cret-token") as base:
+        o = Opened(browser, base, "/?token=s3cret-token")
+        try:
+            o.page.locator("tr[data-id='demo'] a.run-link").click()
+            o.page.wait_for_url(f"{base}/run/demo")
+            o.page.wait_for_function("() => GK.charts.losses && GK.charts.losses.plot"
+                                     " && GK.charts.losses.plot.data[0].length > 0")
+            o.page.wait_for_function("() => document.querySelector('#play img.samples')?.naturalWidth > 0")
+            assert o.page.locator("#page-error").is_hidden()
+            o.check_clean()
+        finally:
+            o.close()
