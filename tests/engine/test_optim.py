@@ -26,7 +26,7 @@ def test_cosine_schedule_follows_half_a_cosine():
 
 def test_a_run_with_the_linear_schedule_ends_at_a_small_rate(tmp_path):
     session = new_run("ring8", ["train.steps=20", "train.sample_steps=[]", "optim.schedule=linear",
-                                "optim.d.lr=1e-3"], runs_root=tmp_path)
+                                "optim.g.lr=2e-4", "optim.d.lr=1e-3"], runs_root=tmp_path)
     fit(session, show_progress=False)
     assert session.gan.d_optimizer.param_groups[0]["lr"] == pytest.approx(1e-3 / 20)
     assert session.gan.g_optimizer.param_groups[0]["lr"] == pytest.approx(2e-4 / 20)
