@@ -61,7 +61,7 @@ def test_conditional_runs_draw_one_row_per_class_and_sample_any_label(conditiona
         npys[label] = np.load(npy)
         assert npys[label].shape == (5, 1, 16, 16)
     assert not np.allclose(npys[3], npys[4])
-    generator = session.gan.generator.eval()
+    generator = session.gan.sampler.eval()  # what `gankit sample` draws from (the preset's weight average)
     z = torch.randn(5, 100, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         assert np.allclose(npys[3], generator(z, torch.full((5,), 3)).numpy(), atol=1e-5)
