@@ -181,17 +181,13 @@ class Run:
     @property
     def status(self) -> str:
         """running (a process writes it now), finished, diverged, or stopped."""
-        from gankit.engine.checkpoint import GENERATOR_FILE, generator_step
-        from gankit.runlock import is_locked
+        from gankit.engine.checkpoint import GENERATOR_FILE, exported_step
 
-        if is_locked(self.dir):
-            return "running"
-        records = self.records
-        if records and any(e.get("kind") == "diverged" for e in records[-1].get("events", [])):
-            return "diverged"
-        if (self.dir / GENERATOR_FILE).is_file() and generator_step(self.dir) >= self.config.train.steps:
-            return "finished"
-        return "stopped"
+        try:
+            step = exported_step(self.dir / GENERATOR_FILE)
+        except Exception:  # none yet, or a damaged one (written anew on resume)
+            step = None
+        return run_status(self.dir, self.config.train.steps, self.records, step)
 
     @property
     def grids(self) -> dict[int, Path]:
@@ -205,9 +201,9 @@ class Run:
         latent codes from ``prior`` (default: the training prior) drawn with ``seed``; class
         ``label`` for conditional runs (default: every class in turn); ``raw``: the trained G
         rather than its weight average."""
-        samples, _ = self.sample_with_labels(n, prior=prior, label=label, seed=seed, raw=raw)
         from gankit.sampling import in_data_units
 
+        samples, _ = self.sample_with_labels(n, prior=prior, label=label, seed=seed, raw=raw)
         return in_data_units(self.config, samples)
 
     def sample_with_labels(self, n: int = 64, *, prior: Optional[str] = None, label: Optional[int] = None,
@@ -251,6 +247,19 @@ class Run:
                         f'<img src="data:image/png;base64,{_base64(path)}" style="max-height:360px">'
                         f"<figcaption>{html.escape(caption)}</figcaption></figure>" for caption, path in pictures)
         return "".join(parts) + f"<div>{cells}</div>"
+
+
+def run_status(run_dir: Path, steps: int, records: Sequence[dict], exported: Optional[int]) -> str:
+    """A run's status from its lock, its metrics rows and the step of its exported generator
+    (None when it has none): running, diverged, finished (exported at ``steps``) or stopped."""
+    from gankit.runlock import is_locked
+
+    if is_locked(run_dir):
+        return "running"
+    if records and any(isinstance(e, dict) and e.get("kind") == "diverged"
+                       for e in records[-1].get("events") or []):
+        return "diverged"
+    return "finished" if exported is not None and exported >= steps else "stopped"
 
 
 def _base64(path: Path) -> str:

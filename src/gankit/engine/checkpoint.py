@@ -169,15 +169,20 @@ def import_generator(path: Path) -> dict[str, torch.Tensor]:
         raise UserError(f"generator weights {path} are corrupt ({type(err).__name__})") from None
 
 
-def generator_step(run_dir: Path) -> int:
-    """The training step of a run's exported generator (or of its last checkpoint)."""
+def exported_step(path: Path) -> int:
+    """The training step recorded in an exported generator file (generator.safetensors)."""
     from safetensors import safe_open
 
+    with safe_open(str(path), "pt") as handle:
+        return int((handle.metadata() or {}).get("step", 0))
+
+
+def generator_step(run_dir: Path) -> int:
+    """The training step of a run's exported generator (or of its last checkpoint)."""
     path = Path(run_dir) / GENERATOR_FILE
     if path.is_file():
         try:
-            with safe_open(str(path), "pt") as handle:
-                return int((handle.metadata() or {}).get("step", 0))
+            return exported_step(path)
         except Exception:
             raise UserError(f"generator weights {path} are corrupt") from None
     return int(read_checkpoint(Path(run_dir) / LAST)["step"])

@@ -19,9 +19,9 @@ from typing import Any, Callable, Optional
 
 import yaml
 
-from gankit.engine.checkpoint import GENERATOR_FILE, LAST
+from gankit.api import run_status
+from gankit.engine.checkpoint import GENERATOR_FILE, LAST, exported_step
 from gankit.errors import UserError
-from gankit.runlock import is_locked
 from gankit.track.metrics_log import METRICS_FILE, read_metrics
 
 CONFIG_FILE = "config.yaml"
@@ -94,13 +94,6 @@ def _yaml_mapping(path: Path) -> dict:
 
 def _json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _generator_step(path: Path) -> int:
-    from safetensors import safe_open
-
-    with safe_open(str(path), "pt") as handle:
-        return int((handle.metadata() or {}).get("step", 0))
 
 
 def _loss_rows(path: Path) -> list[dict]:
@@ -208,24 +201,14 @@ class Index:
 
     def status(self, ref: RunRef, steps: int, records: list[dict]) -> str:
         """running (a process holds the run's lock), diverged, finished or stopped, as
-        :attr:`gankit.api.Run.status` says."""
-        if is_locked(ref.path):
-            return "running"
-        if records and any(isinstance(e, dict) and e.get("kind") == "diverged"
-                           for e in records[-1].get("events", None) or []):
-            return "diverged"
-        try:
-            step = self.files.get(ref.path / GENERATOR_FILE, _generator_step, "generator")
-        except FileNotFoundError:
-            return "stopped"
-        except Exception:  # a damaged export: gankit writes it anew on resume
-            return "stopped"
-        return "finished" if step >= steps else "stopped"
+        :attr:`gankit.api.Run.status` says (the same rule, on the cached files)."""
+        return run_status(ref.path, steps, records, self.finished_step(ref))
 
     def finished_step(self, ref: RunRef) -> Optional[int]:
-        """The step of the run's exported generator, if it has one."""
+        """The step of the run's exported generator, if it has one (None also for a damaged
+        export, which gankit writes anew on resume)."""
         try:
-            return self.files.get(ref.path / GENERATOR_FILE, _generator_step, "generator")
+            return self.files.get(ref.path / GENERATOR_FILE, exported_step, "generator")
         except Exception:
             return None
 
