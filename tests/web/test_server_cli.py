@@ -140,6 +140,10 @@ def test_serve_binds_loopback_without_a_token_and_streams_new_rows(tmp_path):
     finally:
         code = server.stop()
     assert code == 130, server.seen
+    # multiprocessing's resource tracker (a child too) exits a moment after the server: wait for it
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not all(gone(pid) for pid in workers):
+        time.sleep(0.1)
     assert all(gone(pid) for pid in workers)  # ended with the server
 
 
