@@ -38,16 +38,16 @@ TINY = {"data.image_size": 28, "train.steps": 20, "model.g_width": 32, "model.d_
         "train.sample_steps": [], "train.log_every": 10}
 
 
-def start_server(runs: Path, studies: Path) -> tuple[subprocess.Popen, str]:
-    """`gankit serve --port 0` in its own process; returns it and its address."""
+def start_server(runs: Path, studies: Path) -> tuple[subprocess.Popen, str, str]:
+    """`gankit serve --port 0` in its own process; returns it, its address and its token."""
     server = subprocess.Popen([sys.executable, "-m", "gankit", "serve", "--runs-dir", str(runs), "--studies-dir",
                                str(studies), "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     for line in server.stdout:
-        found = re.search(r"http://127\.0\.0\.1:\d+/", line)
+        found = re.search(r"(http://127\.0\.0\.1:\d+)/\?token=(\S+)", line)
         if found:
             threading.Thread(target=lambda: [None for _ in server.stdout], daemon=True).start()
-            return server, found.group(0).rstrip("/")
+            return server, found.group(1), found.group(2)
     raise SystemExit("the server did not start")
 
 
@@ -65,9 +65,10 @@ def main() -> None:
         runs, studies = Path(tmp) / "runs", Path(tmp) / "studies"
         gankit.train(overrides=TINY, runs_dir=runs, name="mnist-sized", progress=False, say=lambda _: None)
         print("(the tiny run's lines above are its training log)", file=sys.stderr)
-        server, base = start_server(runs, studies)
+        server, base, token = start_server(runs, studies)
+        auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         try:
-            client = httpx.Client(base_url=base, timeout=60)
+            client = httpx.Client(base_url=base, timeout=60, headers=auth)
             launched = client.post("/api/runs", json={"preset": "digits", "name": "training", "overrides": {
                 "train.steps": 100000, "train.log_every": 10, "model.g_width": 16, "model.d_width": 8,
                 "train.sample_steps": []}})
@@ -76,7 +77,8 @@ def main() -> None:
 
             def follow() -> None:
                 try:
-                    with httpx.stream("GET", f"{base}/api/runs/training/stream", timeout=None) as response:
+                    with httpx.stream("GET", f"{base}/api/runs/training/stream", timeout=None,
+                                      headers=auth) as response:
                         for line in response.iter_lines():
                             if line.startswith("data: "):
                                 streamed.append(json.loads(line[6:]))
@@ -94,7 +96,8 @@ def main() -> None:
 
             def one(seed: int) -> tuple[int, float]:
                 start = time.perf_counter()
-                status = httpx.get(f"{base}{url}", params={"n": 64, "seed": 1000 + seed}, timeout=120).status_code
+                status = httpx.get(f"{base}{url}", params={"n": 64, "seed": 1000 + seed}, timeout=120,
+                                   headers=auth).status_code
                 return status, time.perf_counter() - start
 
             rows_before = len(streamed)

@@ -197,14 +197,21 @@ def export(run: Path, fmt: str, out: Path, raw: bool) -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port to listen on (0: a free one).")
 @click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on; any but loopback needs a token (one is generated and printed).")
-@click.option("--token", help="Token every request must carry (?token=, a cookie, or Authorization: Bearer).")
-def serve(runs_dir: Path, studies_dir: Path, port: int, host: str, token: Optional[str]) -> None:
+              help="Address to listen on. Loopback is not private on a shared machine: every account reaches it.")
+@click.option("--token", envvar="GANKIT_TOKEN", show_envvar=True,
+              help="The token every request must carry (default: a new random one each start, printed in the "
+                   "address). The variable keeps it out of `ps`, which every account can read.")
+@click.option("--no-token", is_flag=True,
+              help="No token: only on loopback of a machine nobody else logs in to (every account could use the lab).")
+@click.option("--allow-import", "allow_imports", multiple=True, metavar="PACKAGE",
+              help="Let runs started or sampled here use model.arch=PACKAGE.module:Family (repeat for more).")
+def serve(runs_dir: Path, studies_dir: Path, port: int, host: str, token: Optional[str], no_token: bool,
+          allow_imports: tuple[str, ...]) -> None:
     """A local web lab: gankit serve [--runs-dir runs] [--studies-dir studies] [--port 8000]
 
     Lists the runs and studies (also those trained from a terminal) with live curves, samples
     any generator under any prior, starts, stops and resumes trainings (each a `gankit train`
-    process), and trains 2-D toy GANs step by step. Prints its address; opens nothing.
+    process), and trains 2-D toy GANs step by step. Prints its address with the token; opens nothing.
     """
     try:
         import uvicorn  # noqa: F401  (checked here, so a missing one is one line)
@@ -213,7 +220,11 @@ def serve(runs_dir: Path, studies_dir: Path, port: int, host: str, token: Option
     except ImportError as err:
         raise UserError(f"gankit serve needs starlette and uvicorn ({err.name} is missing): "
                         "pip install 'gankit[web]'") from None
-    serve_lab(runs_dir, studies_dir, host=host, port=port, token=token, say=click.echo)
+    source = click.get_current_context().get_parameter_source("token")
+    if token is not None and source == click.core.ParameterSource.COMMANDLINE:
+        _say("note: a --token on the command line is visible to every account (ps); GANKIT_TOKEN is not")
+    serve_lab(runs_dir, studies_dir, host=host, port=port, token=token, no_token=no_token,
+              allow_imports=allow_imports, say=click.echo)
 
 
 def _say(text: str) -> None:

@@ -228,6 +228,13 @@ class RunConfig(Section):
         return self.model_dump(mode="json")
 
 
+def import_paths(cfg: RunConfig) -> dict[str, str]:
+    """The keys of ``cfg`` whose values name code to import ("package.module:Name"), with those
+    values: what a run would import beyond gankit (only ``model.arch`` can)."""
+    arch = cfg.model.arch
+    return {"model.arch": arch} if arch not in BUILTIN_ARCHS and arch != READY_MADE_ARCH else {}
+
+
 def shipped_names(package: str, folder: str) -> list[str]:
     """Names of the YAML files shipped in ``package``/``folder`` (without ``.yaml``)."""
     return sorted(p.name[:-5] for p in (resources.files(package) / folder).iterdir() if p.name.endswith(".yaml"))

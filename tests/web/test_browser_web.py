@@ -1,5 +1,6 @@
 """`gankit serve` in a real browser: Debian's headless Chromium (/usr/bin/chromium) driven by
-Playwright, against the real server (gankit.web.server.create_app) run in-process by uvicorn.
+Playwright, against a real `gankit serve` process. The browser comes in as a user does: it opens
+the address the server printed (with its token), whose cookie then carries every page.
 
 The run list, a run's page (curves, grids, the play panel), a run started and stopped from the
 page, the toy lab and a study page. Every page must load nothing from another host and log no
@@ -11,9 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -21,10 +19,11 @@ from urllib.parse import quote
 import pytest
 import yaml
 
-uvicorn = pytest.importorskip("uvicorn", reason="uvicorn is not installed: gankit serve needs it")
-from gankit.web.server import create_app  # noqa: E402
+pytest.importorskip("uvicorn", reason="uvicorn is not installed: gankit serve needs it")
 
 import gankit  # noqa: E402
+
+from .serving import Server  # noqa: E402
 
 TINY = {"train.steps": 20, "model.g_width": 16, "model.d_width": 8, "train.sample_steps": [0, 20],
         "train.sample_count": 16}
@@ -35,12 +34,6 @@ def _screenshot(page, name: str) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -60,49 +53,45 @@ def folders(tmp_path_factory):
 
 
 @contextmanager
-def serving(runs: Path, studies: Path, token: str | None = None):
-    """The real server on a free port of 127.0.0.1, in a thread, while in the block: its base URL."""
-    saved = os.environ.get("OMP_NUM_THREADS")
-    os.environ["OMP_NUM_THREADS"] = "1"  # runs started from the page are child processes: one thread each
-    app = create_app(runs, studies, token=token)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="auto"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+def serving(runs: Path, studies: Path, *args: str):
+    """A real `gankit serve` over the folders while in the block (base, port and printed url)."""
+    served = Server("--runs-dir", str(runs), "--studies-dir", str(studies), *args)
     try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
+        _, port, _ = served.address()
+        served.base = f"http://127.0.0.1:{port}"
+        yield served
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        lab = getattr(app.state, "lab", None)
-        launcher = getattr(lab, "launcher", None) or getattr(app.state, "launcher", None)
-        if launcher is not None and hasattr(launcher, "kill_all"):
-            launcher.kill_all()  # a run a failed test left training
-        if saved is None:
-            os.environ.pop("OMP_NUM_THREADS", None)
-        else:
-            os.environ["OMP_NUM_THREADS"] = saved
+        served.kill_trainings()  # a run a failed test left training
+        served.stop()
 
 
 @pytest.fixture(scope="module")
 def server(folders):
-    """The base URL of the real server over the test folders."""
-    with serving(*folders) as base:
-        yield base
+    """The real server over the test folders."""
+    with serving(*folders) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def signed_in(browser, server):
+    """A browser context that has opened the printed address: its cookie carries the pages."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    response = page.goto(server.url, wait_until="load")
+    assert response.status == 200
+    page.close()
+    yield context
+    context.close()
 
 
 class Opened:
     """A page of the server in a fresh tab, with every request, console error and page error recorded."""
 
-    def __init__(self, browser, base: str, path: str):
+    def __init__(self, context, base: str, path: str):
         self.base = base
         self.requests: list[str] = []
         self.errors: list[str] = []
-        self.page = browser.new_page(viewport={"width": 1280, "height": 900})
+        self.page = context.new_page()
         self.page.set_default_timeout(30_000)
         self.page.on("request", lambda request: self.requests.append(request.url))
         self.page.on("console", self._console)
@@ -124,12 +113,12 @@ class Opened:
 
 
 @pytest.fixture
-def opened(browser, server):
+def opened(signed_in, server):
     """opened(path): a page of the server, closed after the test."""
     pages: list[Opened] = []
 
     def open_path(path: str) -> Opened:
-        pages.append(Opened(browser, server, path))
+        pages.append(Opened(signed_in, server.base, path))
         return pages[-1]
 
     yield open_path
@@ -310,17 +299,28 @@ def test_the_study_page(opened):
     o.check_clean()
 
 
-def test_a_server_with_a_token(browser, folders):
-    """?token= on the first page only: the cookie it sets carries the requests, the stream included."""
-    with serving(*folders, token="s3cret-token") as base:
-        o = Opened(browser, base, "/?token=s3cret-token")
-        try:
-            o.page.locator("tr[data-id='demo'] a.run-link").click()
-            o.page.wait_for_url(f"{base}/run/demo")
-            o.page.wait_for_function("() => GK.charts.losses && GK.charts.losses.plot"
-                                     " && GK.charts.losses.plot.data[0].length > 0")
-            o.page.wait_for_function("() => document.querySelector('#play img.samples')?.naturalWidth > 0")
-            assert o.page.locator("#page-error").is_hidden()
-            o.check_clean()
-        finally:
-            o.close()
+def test_only_the_printed_address_lets_a_browser_in(browser, server):
+    """Without the token a page is one line and a 401; the printed address (?token= once) sets the
+    cookie that carries the pages, their requests and the stream; a form's POST goes through."""
+    stranger = browser.new_context()
+    try:
+        page = stranger.new_page()
+        response = page.goto(server.base + "/run/demo")
+        assert response.status == 401 and "token is required" in page.inner_text("body")
+    finally:
+        stranger.close()
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        o = Opened(context, server.base, server.url.removeprefix(server.base))
+        o.page.locator("tr[data-id='demo'] a.run-link").click()
+        o.page.wait_for_url(f"{server.base}/run/demo")
+        o.page.wait_for_function("() => GK.charts.losses && GK.charts.losses.plot"
+                                 " && GK.charts.losses.plot.data[0].length > 0")
+        o.page.wait_for_function("() => document.querySelector('#play img.samples')?.naturalWidth > 0")
+        assert o.page.locator("#page-error").is_hidden()
+        cookies = {c["name"]: c for c in context.cookies()}
+        port = server.base.rsplit(":", 1)[1]
+        assert cookies[f"gankit_token_{port}"]["httpOnly"] and cookies[f"gankit_token_{port}"]["sameSite"] == "Strict"
+        o.check_clean()
+    finally:
+        context.close()

@@ -37,6 +37,10 @@ TINY_POINTS = {"train.steps": 20, "model.g_width": 16, "model.d_width": 16, "mod
                "model.maxout_pieces": 0, "model.pack": 1, "train.batch_size": 64, "train.ema": None,
                "train.sample_steps": [0, 20], "train.sample_count": 100, "train.log_every": 10, "data.count": 1000}
 PNG = b"\x89PNG\r\n\x1a\n"
+TOKEN = "test-token-of-this-module"
+# An API client: the token in an Authorization header (which no web page can make a browser send),
+# and JSON on every request (writes need it).
+API_HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +65,8 @@ def lab(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(lab):
-    app = create_app(lab / "runs", lab / "studies")
-    with TestClient(app) as test_client:
+    app = create_app(lab / "runs", lab / "studies", token=TOKEN)
+    with TestClient(app, headers=API_HEADERS) as test_client:
         yield test_client
     app.state.lab.launcher.kill_all()
 
@@ -236,7 +240,7 @@ def test_static_files_stay_inside_their_folder(client):
 
 def test_unknown_routes_wrong_methods_and_internal_errors_are_one_json_line(client, capfd):
     assert one_line_error(client.get("/api/nothing"), 404)
-    one_line_error(client.delete("/api/runs"), 405)
+    one_line_error(client.request("DELETE", "/api/runs"), 405)
     one_line_error(client.post("/api/runs", content=b"{not json"), 400)
     one_line_error(client.post("/api/runs", json=["digits"]), 400)
     one_line_error(client.post("/api/runs", json={"preset": "digits", "colour": "red"}), 400)
@@ -357,8 +361,9 @@ def test_with_a_token_every_request_needs_it(lab):
         response = anonymous.get("/api/runs?token=s3cret-token")
         assert response.status_code == 200
         cookie = response.headers["set-cookie"]
-        assert cookie.startswith("gankit_token=s3cret-token") and "HttpOnly" in cookie and "SameSite=Strict" in cookie
-    with TestClient(app, cookies={"gankit_token": "s3cret-token"}) as with_cookie:
+        assert cookie.startswith("gankit_token_80=s3cret-token") and "HttpOnly" in cookie
+        assert "SameSite=Strict" in cookie
+    with TestClient(app, cookies={"gankit_token_80": "s3cret-token"}) as with_cookie:
         assert with_cookie.get("/api/runs").status_code == 200
         assert with_cookie.get("/api/runs/tiny/stream?once=1").status_code == 200
     with pytest.raises(gankit.GankitError):
@@ -407,7 +412,7 @@ def test_the_toy_lab_trains_switches_and_closes(client):
     one_line_error(client.post(f"/api/toy/{toy}/step", json={"steps": 201}), 400)
     worker = client.app.state.lab.toys.get(toy).process
     assert client.delete(f"/api/toy/{toy}").json() == {"deleted": True}
-    assert not worker.is_alive()
+    assert worker.poll() is not None
     one_line_error(client.get(f"/api/toy/{toy}"), 404)
     one_line_error(client.post(f"/api/toy/{toy}/step", json={"steps": 1}), 404)
 
@@ -430,7 +435,7 @@ def test_a_custom_toy_mixture_of_drawn_points(client):
     finally:
         toys.idle_s = 600.0
     one_line_error(client.get(f"/api/toy/{state['id']}"), 404)
-    assert not worker.is_alive()
+    assert worker.poll() is not None
     one_line_error(client.post("/api/toy", json={"mixture": "custom", "points": []}), 400)
     one_line_error(client.post("/api/toy", json={"mixture": "custom", "points": [[0, "a"]]}), 400)
     one_line_error(client.post("/api/toy", json={"mixture": "spiral"}), 400)

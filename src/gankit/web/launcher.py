@@ -1,6 +1,8 @@
-"""Training processes started from the page: ordinary ``gankit train`` commands, each in a
-session of its own (so the server's Ctrl-C never reaches them), their output in a log file in
-the server's own folder ``RUNS/.gankit-serve/``. Stop is SIGINT, gankit's clean stop."""
+"""Training processes started from the page: ordinary ``gankit train`` commands, each in
+Python's isolated mode (:mod:`gankit.web.isolated`: nothing from the server's working folder is
+importable) and in a session of its own (so the server's Ctrl-C never reaches them), their output
+in a log file in the server's own folder ``RUNS/.gankit-serve/``. Stop is SIGINT, gankit's clean
+stop."""
 
 from __future__ import annotations
 
@@ -9,7 +11,6 @@ import os
 import shlex
 import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Optional
 
 from gankit.config import RunConfig
 from gankit.errors import UserError
+from gankit.web.isolated import Isolation
 from gankit.web.runs import CONFIG_FILE, valid_name
 
 HOME = ".gankit-serve"  # the server's folder inside the runs folder
@@ -40,7 +42,7 @@ class Launch:
     config: RunConfig  # what was validated before the start
     process: subprocess.Popen
     log: Path
-    command: list[str]
+    command: list[str]  # the gankit command's arguments (after "gankit")
     resumed: bool
     started: float = field(default_factory=time.time)
     ended: Optional[float] = None
@@ -78,8 +80,9 @@ class Launch:
 class Launcher:
     """Starts, stops and remembers the training processes of this server."""
 
-    def __init__(self, runs_dir: Path):
+    def __init__(self, runs_dir: Path, isolation: Isolation):
         self.runs_dir = Path(runs_dir)
+        self.isolation = isolation
         self.home = self.runs_dir / HOME
         self._launches: dict[str, Launch] = {}
         self._lock = threading.RLock()
@@ -139,17 +142,17 @@ class Launcher:
         being ``base_name`` made unique here, so that the run's id is known at once."""
         with self._lock:
             name = self._free_name(base_name)
-            command = [sys.executable, "-m", "gankit", "train", preset, *overrides, "--name", name,
-                       "--runs-dir", str(self.runs_dir), "--no-progress"]
+            command = ["train", preset, *overrides, "--name", name, "--runs-dir", str(self.runs_dir),
+                       "--no-progress"]
             launch = self._start(name, name, None, self.runs_dir / name, preset, config, command, resumed=False)
         self._record(name, {"preset": preset, "overrides": overrides, "started": launch.started,
-                            "command": shlex.join(["gankit", *command[3:]])})
+                            "command": shlex.join(["gankit", *command])})
         return launch
 
     def start_resume(self, run_id: str, name: str, study: Optional[str], run_dir: Path, overrides: list[str],
                      config: RunConfig, preset: Optional[str]) -> Launch:
         """Start ``gankit train --resume RUN OVERRIDES``."""
-        command = [sys.executable, "-m", "gankit", "train", "--resume", str(run_dir), *overrides, "--no-progress"]
+        command = ["train", "--resume", str(run_dir), *overrides, "--no-progress"]
         return self._start(run_id, name, study, run_dir, preset, config, command, resumed=True)
 
     def _start(self, run_id: str, name: str, study: Optional[str], run_dir: Path, preset: Optional[str],
@@ -159,16 +162,16 @@ class Launcher:
 
         make_folder(logs)
         log = logs / (run_id.replace(":", "+") + ".log")
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        argv, env = self.isolation.command("gankit.cli:main", command)
         with self._lock:
             previous = self._launches.get(run_id)
             if previous is not None and previous.alive():
                 raise Conflict(f"run {run_id} is already running")
             with open(log, "ab") as handle:
                 handle.write(f"# gankit serve, {time.strftime('%Y-%m-%d %H:%M:%S')}: "
-                             f"{shlex.join(['gankit', *command[3:]])}\n".encode())
+                             f"{shlex.join(['gankit', *command])}\n".encode())
                 handle.flush()
-                process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT,
+                process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT,
                                            start_new_session=True, env=env, close_fds=True)
             launch = Launch(run_id, name, study, run_dir, preset, config, process, log, command, resumed)
             self._launches[run_id] = launch

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
@@ -34,13 +35,20 @@ from starlette.staticfiles import StaticFiles
 from gankit.errors import MachineError, UserError
 from gankit.runlock import LockHeld, is_locked
 from gankit.web import render
+from gankit.web.isolated import Isolation, check_package_names, strip_working_folder
 from gankit.web.launcher import Conflict, Launch, Launcher
 from gankit.web.runs import Index, RunRef, has_generator, valid_name
 from gankit.web.toys import ToyFailed, ToySessions, TooManyToys
 
 STATIC = Path(__file__).resolve().parent / "static"
-COOKIE = "gankit_token"
-MAX_BODY = 1 << 20
+COOKIE = "gankit_token"  # + "_PORT"
+CSRF_HEADER = "X-Gankit-Csrf"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+MAX_BODY = 64 << 10  # the largest request: a toy of 50 drawn points, or a launch with its overrides
+MAX_QUERY = 2048
+MAX_OVERRIDES = 100
+MAX_OVERRIDE_CHARS = 1000
+MAX_NAME = 100
 STREAM_POLL_S = 0.5
 KEEP_ALIVE_S = 15.0
 HOUSEKEEPING_S = 15.0
@@ -123,15 +131,40 @@ def _hostname(host_header: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-class Guard:
-    """What every request must pass: the token (when the server has one), the Host header (a
-    loopback server answers only to loopback names: no DNS rebinding), and, for requests that
-    change something, an Origin of this server (no cross-site requests)."""
+def _port_of(scope) -> str:
+    """The port the client addressed (from the Host header; the listening port otherwise)."""
+    host = Headers(scope=scope).get("host", "")
+    tail = host.rsplit("]", 1)[-1] if host.startswith("[") else host
+    if ":" in tail and tail.rsplit(":", 1)[1].isdigit():
+        return tail.rsplit(":", 1)[1]
+    server = scope.get("server") or (None, 80)
+    return str(server[1] or 80)
 
-    def __init__(self, app, token: Optional[str], allowed_hosts: Optional[tuple[str, ...]]):
+
+def cookie_name(scope) -> str:
+    """The token cookie of the server this request addressed: one name per port, since a
+    browser sends a host's cookies to every port of it (two servers must not share one)."""
+    return f"{COOKIE}_{_port_of(scope)}"
+
+
+class Guard:
+    """What every request must pass, in this order:
+
+    1. the Host header: a loopback server answers only to loopback names (no DNS rebinding);
+    2. the token, when the server has one (``Authorization: Bearer``, ``?token=``, or the
+       HttpOnly, SameSite=Strict cookie that ``?token=`` sets): 401 without it;
+    3. for requests that change something (POST, DELETE): ``Content-Type: application/json``,
+       and either an Origin of this server or, without an Origin, the page's CSRF token
+       (header ``X-Gankit-Csrf``, from ``GET /api/session``) or the token in an Authorization
+       header (which no other site can make a browser send): 403 otherwise;
+    4. a bounded query string (414).
+    """
+
+    def __init__(self, app, token: Optional[str], allowed_hosts: Optional[tuple[str, ...]], csrf: str):
         self.app = app
         self.token = token
         self.allowed_hosts = allowed_hosts
+        self.csrf = csrf
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -143,28 +176,24 @@ class Guard:
             await _error(403, f"this server answers only to {', '.join(self.allowed_hosts)} "
                               f"(the request named host '{host}')")(scope, receive, send)
             return
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
-            origin = request.headers.get("origin")
-            if origin is not None and (origin == "null" or urlsplit(origin).netloc.lower() != host.lower()):
-                await _error(403, "cross-origin request refused")(scope, receive, send)
+        by_header, from_query = False, None
+        if self.token is not None:
+            refusal, by_header, from_query = self._check_token(request)
+            if refusal is not None:
+                await _error(401, refusal, headers={"WWW-Authenticate": "Bearer"})(scope, receive, send)
                 return
-        if self.token is None:
+        if request.method not in SAFE_METHODS:
+            refusal = self._check_write(request, by_header)
+            if refusal is not None:
+                await _error(403, refusal)(scope, receive, send)
+                return
+        if len(scope.get("query_string") or b"") > MAX_QUERY:
+            await _error(414, f"the query string is longer than {MAX_QUERY} bytes")(scope, receive, send)
+            return
+        if from_query is None:
             await self.app(scope, receive, send)
             return
-        from_query = request.query_params.get("token")
-        authorization = request.headers.get("authorization", "")
-        candidates = [authorization[7:].strip()] if authorization[:7].lower() == "bearer " else []
-        candidates += [from_query] if from_query is not None else []
-        candidates += [request.cookies[COOKIE]] if COOKIE in request.cookies else []
-        if not any(secrets.compare_digest(c.encode(), self.token.encode()) for c in candidates):
-            message = ("wrong token" if candidates else
-                       "a token is required: open the address gankit serve printed (it ends in ?token=...)")
-            await _error(401, message, headers={"WWW-Authenticate": "Bearer"})(scope, receive, send)
-            return
-        if from_query is None or not secrets.compare_digest(from_query.encode(), self.token.encode()):
-            await self.app(scope, receive, send)
-            return
-        cookie = f"{COOKIE}={self.token}; HttpOnly; SameSite=Strict; Path=/".encode("latin-1")
+        cookie = f"{cookie_name(scope)}={self.token}; HttpOnly; SameSite=Strict; Path=/".encode("latin-1")
 
         async def with_cookie(message) -> None:
             if message["type"] == "http.response.start":
@@ -172,6 +201,37 @@ class Guard:
             await send(message)
 
         await self.app(scope, receive, with_cookie)
+
+    def _check_token(self, request: Request) -> tuple[Optional[str], bool, Optional[str]]:
+        """(why the request is refused or None, whether the Authorization header carried the
+        token, the token of ?token= when that carried it)."""
+        expected = self.token.encode()
+        authorization = request.headers.get("authorization", "")
+        bearer = authorization[7:].strip() if authorization[:7].lower() == "bearer " else None
+        query = request.query_params.get("token")
+        cookie = request.cookies.get(cookie_name(request.scope))
+        given = [c for c in (bearer, query, cookie) if c is not None]
+        matches = [c is not None and secrets.compare_digest(c.encode(), expected) for c in (bearer, query, cookie)]
+        if not any(matches):
+            return ("wrong token" if given else "a token is required: open the address gankit serve printed "
+                    "(it ends in ?token=...)"), False, None
+        return None, matches[0], query if matches[1] else None
+
+    def _check_write(self, request: Request, by_header: bool) -> Optional[str]:
+        """Why a request that changes something is refused, or None."""
+        media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media != "application/json":
+            return f"{request.method} requests must send Content-Type: application/json (got '{media or 'none'}')"
+        origin = request.headers.get("origin")
+        if origin is not None:
+            if origin == "null" or urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower():
+                return "cross-origin request refused"
+            return None
+        csrf = request.headers.get(CSRF_HEADER)
+        if by_header or (csrf is not None and secrets.compare_digest(csrf.encode(), self.csrf.encode())):
+            return None
+        return (f"a request without an Origin header needs the page's {CSRF_HEADER} header "
+                "(GET /api/session) or the token in an Authorization header")
 
 
 class StaticFolder:
@@ -192,11 +252,13 @@ class StaticFolder:
 class Lab:
     """What the routes share: the run index, the launcher, the generator cache and the toys."""
 
-    def __init__(self, runs_dir: Path, studies_dir: Path, toy_idle_s: float):
+    def __init__(self, runs_dir: Path, studies_dir: Path, toy_idle_s: float, isolation: Isolation, csrf: str):
         self.index = Index(runs_dir, studies_dir)
-        self.launcher = Launcher(runs_dir)
+        self.isolation = isolation
+        self.csrf = csrf
+        self.launcher = Launcher(runs_dir, isolation)
         self.generators = render.Generators()
-        self.toys = ToySessions(idle_s=toy_idle_s)
+        self.toys = ToySessions(isolation, idle_s=toy_idle_s)
 
     # ---- finding a run ----
     def find(self, run_id: str) -> RunRef:
@@ -259,6 +321,10 @@ class Lab:
         return status if launch is None else _overlay(status, launch, launch.alive())
 
     # ---- routes ----
+    def session(self, request: Request) -> Response:
+        """What the page needs to make changes: the CSRF token it sends with every POST and DELETE."""
+        return JSONResponse({"csrf": self.csrf}, headers={"Cache-Control": "no-store"})
+
     def presets(self, request: Request) -> Response:
         from gankit.config import preset_names
 
@@ -373,7 +439,9 @@ class Lab:
             if self.pending(request.path_params["id"]) is not None:
                 raise Conflict(f"run {request.path_params['id']} has no trained generator yet")
             raise HTTPException(404, f"no run '{request.path_params['id']}'")
-        return ref, self.run_config(ref)
+        cfg = self.run_config(ref)
+        self.isolation.check(cfg, f"run {ref.id}")  # sampling builds its G here, in the server
+        return ref, cfg
 
     def samples_png(self, request: Request) -> Response:
         ref, cfg = self._sampling(request)
@@ -414,6 +482,7 @@ class Lab:
                 raise UserError("name must be a string")
             _check_new_name(check_run_name(name))
         cfg = build_config(preset, strings)
+        self.isolation.check(cfg, "the request")
         base = name or cfg.name
         _check_new_name(check_run_name(base))
         return self.launcher.start_new(preset, strings, base, cfg)
@@ -441,6 +510,7 @@ class Lab:
             raise Conflict(f"run {run_id} is running" + (f" ({holder})" if holder else "") + "; stop it first")
         strings = override_strings(_override_list(body.get("overrides")))
         cfg = load_run_config(ref.path, strings)
+        self.isolation.check(cfg, f"run {run_id} (with the request's overrides)")
         if cfg.model.arch == READY_MADE_ARCH:
             raise UserError(f"run {run_id} was trained on ready-made modules: resume it from Python, "
                             "gankit.train(resume=RUN, generator=G, discriminator=D)")
@@ -504,20 +574,25 @@ def _page(name: str) -> Callable:
 
 
 def create_app(runs_dir, studies_dir, token: Optional[str] = None, *,
-               allowed_hosts: Optional[tuple[str, ...]] = None, toy_idle_s: float = 600.0) -> Starlette:
+               allowed_hosts: Optional[tuple[str, ...]] = None, toy_idle_s: float = 600.0,
+               allow_imports: tuple[str, ...] = ()) -> Starlette:
     """The web lab over ``runs_dir`` and ``studies_dir``. ``token``: every request must carry
-    it (``Authorization: Bearer``, ``?token=``, or the cookie that ``?token=`` sets).
-    ``allowed_hosts``: the only Host names answered (gankit serve passes the loopback names
-    when it listens on loopback); ``toy_idle_s``: a toy nobody asks for this long is ended."""
+    it (``Authorization: Bearer``, ``?token=``, or the cookie that ``?token=`` sets); None only
+    for ``gankit serve --no-token``. ``allowed_hosts``: the only Host names answered (gankit
+    serve passes the loopback names when it listens on loopback); ``toy_idle_s``: a toy nobody
+    asks for this long is ended; ``allow_imports``: packages whose families (``model.arch=
+    package.module:Family``) runs started or sampled here may use."""
     if token is not None:
         check_token(token)
-    lab = Lab(Path(runs_dir).absolute(), Path(studies_dir).absolute(), toy_idle_s)
+    csrf = secrets.token_urlsafe(32)
+    lab = Lab(Path(runs_dir).absolute(), Path(studies_dir).absolute(), toy_idle_s, Isolation(allow_imports), csrf)
     routes = [
         Route("/", _page("index.html")),
         Route("/run/{id}", _page("run.html")),
         Route("/toy", _page("toy.html")),
         Route("/study/{name}", _page("study.html")),
         Mount("/static", app=StaticFolder(STATIC)),
+        Route("/api/session", lab.session),
         Route("/api/presets", lab.presets),
         Route("/api/runs", lab.list_runs, methods=["GET"]),
         Route("/api/runs", lab.start_run, methods=["POST"]),
@@ -550,7 +625,8 @@ def create_app(runs_dir, studies_dir, token: Optional[str] = None, *,
     from starlette.middleware import Middleware
 
     app = Starlette(routes=routes, lifespan=lifespan,
-                    middleware=[Middleware(CatchAll), Middleware(Guard, token=token, allowed_hosts=allowed_hosts)],
+                    middleware=[Middleware(CatchAll), Middleware(Guard, token=token, allowed_hosts=allowed_hosts,
+                                                                csrf=csrf)],
                     exception_handlers={HTTPException: _http_error, UserError: _user_error, ToyFailed: _toy_failed})
     app.state.lab = lab
     return app
@@ -632,19 +708,28 @@ def _query_int(request: Request, key: str, default: int) -> int:
     if text is None or not text.strip():
         return default
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
-        raise UserError(f"{key} must be a whole number (got '{text}')") from None
+        raise UserError(f"{key} must be a whole number (got '{text[:40]}')") from None
+    if not -1 <= value < 2**63:
+        raise UserError(f"{key} must lie in -1..{2**63 - 1} (got {text[:40]})")
+    return value
 
 
 async def _json_body(request: Request, fields: Optional[tuple[str, ...]]) -> dict:
-    """The request's JSON object ({} for an empty body); ``fields``: the keys it may have."""
+    """The request's JSON object ({} for an empty body); ``fields``: the keys it may have.
+    At most MAX_BODY bytes are read, whatever the Content-Length says (413 beyond)."""
+    too_large = HTTPException(413, f"the request body is larger than {MAX_BODY} bytes")
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > MAX_BODY:
-        raise HTTPException(413, f"the request body is larger than {MAX_BODY} bytes")
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise HTTPException(413, f"the request body is larger than {MAX_BODY} bytes")
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise too_large
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     if not raw.strip():
         return {}
     try:
@@ -664,14 +749,20 @@ def _override_list(overrides: Any):
     """The overrides of a request: a mapping of key to value, or a list of "key=value" strings."""
     if overrides is None:
         return {}
-    if isinstance(overrides, dict):
-        return overrides
-    if isinstance(overrides, list) and all(isinstance(item, str) for item in overrides):
-        return overrides
-    raise UserError('overrides must be an object {"key": value} or a list of "key=value" strings')
+    if not isinstance(overrides, (dict, list)) or (
+            isinstance(overrides, list) and not all(isinstance(item, str) for item in overrides)):
+        raise UserError('overrides must be an object {"key": value} or a list of "key=value" strings')
+    if len(overrides) > MAX_OVERRIDES:
+        raise UserError(f"at most {MAX_OVERRIDES} overrides (got {len(overrides)})")
+    texts = overrides if isinstance(overrides, list) else [f"{k}={json.dumps(v)}" for k, v in overrides.items()]
+    if any(len(text) > MAX_OVERRIDE_CHARS for text in texts):
+        raise UserError(f"an override is longer than {MAX_OVERRIDE_CHARS} characters")
+    return overrides
 
 
 def _check_new_name(name: str) -> str:
+    if len(name) > MAX_NAME:
+        raise UserError(f"run name is longer than {MAX_NAME} characters")
     if not valid_name(name) or ":" in name:
         raise UserError(f"run name '{name}' is not a plain folder name (no '/', '\\', '..', ':', and no leading '.')")
     return name
@@ -709,30 +800,53 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def resolve_token(host: str, token: Optional[str], no_token: bool) -> Optional[str]:
+    """The token of a server on ``host``: ``token`` if given (checked), None for ``no_token``
+    (refused beside a token or on a host other machines reach), else a fresh random one."""
+    if no_token:
+        if token is not None:
+            raise UserError("--no-token and a token (--token or GANKIT_TOKEN) contradict each other: choose one")
+        if not is_loopback(host):
+            raise UserError(f"--no-token only on loopback: --host {host} can be reached from other machines")
+        return None
+    return check_token(token) if token is not None else secrets.token_urlsafe(24)
+
+
+NO_TOKEN_WARNING = ("gankit serve: WARNING: --no-token: every account on this machine can open {address}, start "
+                    "and stop trainings, resume them and read every run here. Use it only where nobody else logs in.")
+
+
 def serve(runs_dir: Path, studies_dir: Path, *, host: str = "127.0.0.1", port: int = 8000,
-          token: Optional[str] = None, say: Optional[Callable[[str], None]] = None) -> None:
-    """``gankit serve``: listen on host:port until Ctrl-C. Any host but loopback needs a token
-    (``token``, or a generated one, which is printed); nothing is opened (no browser)."""
+          token: Optional[str] = None, no_token: bool = False, allow_imports: tuple[str, ...] = (),
+          say: Optional[Callable[[str], None]] = None) -> None:
+    """``gankit serve``: listen on host:port until Ctrl-C. Every request needs a token
+    (``token``, or one generated per start), printed in the address; ``no_token`` (loopback
+    only) drops it. Nothing is opened (no browser)."""
     import uvicorn
 
     say = say or (lambda text: print(text, flush=True))
-    if token is not None:
-        check_token(token)
-    generated = False
-    if token is None and not is_loopback(host):
-        token, generated = secrets.token_urlsafe(24), True
+    token = resolve_token(host, token, no_token)
+    check_package_names(allow_imports)
     sock = _listen(host, port)
     port = sock.getsockname()[1]
-    allowed = None if token is not None else tuple(sorted({*LOOPBACK_HOSTS, host}))
-    app = create_app(runs_dir, studies_dir, token=token, allowed_hosts=allowed)
+    allowed = tuple(sorted({*LOOPBACK_HOSTS, host})) if is_loopback(host) else None
+    try:
+        app = create_app(runs_dir, studies_dir, token=token, allowed_hosts=allowed, allow_imports=allow_imports)
+    except BaseException:
+        sock.close()
+        raise
+    strip_working_folder()  # after create_app found the allowed packages where they are
     shown = f"[{host}]" if ":" in host else host
     address = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
     say(f"gankit serve: runs from {runs_dir}, studies from {studies_dir}")
     say(f"gankit serve: listening on {address}")
-    if token is not None:
-        why = f"--host {host} can be reached from other machines" if not is_loopback(host) else "--token was given"
-        say(f"gankit serve: a token is required ({why}); " + ("generated token" if generated else "token")
-            + f": {token}")
+    if token is None:
+        print(NO_TOKEN_WARNING.format(address=address), file=sys.stderr, flush=True)
+    else:
+        say("gankit serve: open the address above: every page and request needs its token (the first visit "
+            "sets a cookie)")
+    if allow_imports:
+        say(f"gankit serve: runs may use families from: {', '.join(allow_imports)}")
     say("gankit serve: Ctrl-C stops the server (trainings started from the page keep running)")
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=3)
     uvicorn.Server(config).run(sockets=[sock])

@@ -1,8 +1,8 @@
 """The toy lab's GAN (GAN Lab mode): a 2-D GAN trained step by step with gankit's own engine,
 in a worker process of its own, and what the page draws of it.
 
-The worker is started by :class:`gankit.web.toys.ToySessions` (multiprocessing "spawn") and
-answers commands over a Pipe: ``("create", settings)``, ``("step", n)``, ``("settings",
+The worker is started by :class:`gankit.web.toys.ToySessions` (an isolated interpreter running
+:func:`worker`) and answers commands over a socket pair: ``("create", settings)``, ``("step", n)``, ``("settings",
 settings)``, ``("state", None)``, ``("close", None)``. Each answer is ``("ok", state)``,
 ``("user", one line)`` for a refused request, or ``("fail", exception type)``.
 """
@@ -200,6 +200,13 @@ def _rounded(values) -> list:
 def _points(points) -> list:
     return [[round(x, 5) if math.isfinite(x) else None, round(y, 5) if math.isfinite(y) else None]
             for x, y in points.detach().cpu().tolist()]
+
+
+def worker() -> None:
+    """The worker's entry: ``sys.argv[1]`` is the file descriptor of its end of the socket pair."""
+    from multiprocessing.connection import Connection
+
+    main(Connection(int(sys.argv[1])))
 
 
 def main(conn) -> None:

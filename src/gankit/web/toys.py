@@ -1,17 +1,21 @@
-"""The toy lab's sessions: one worker process per toy (multiprocessing "spawn"), commands over
-a Pipe, killed on DELETE, on the server's shutdown and after ``idle_s`` without a request."""
+"""The toy lab's sessions: one worker process per toy (an isolated interpreter, see
+:mod:`gankit.web.isolated`), commands over a socket pair, killed on DELETE, on the server's
+shutdown and after ``idle_s`` without a request."""
 
 from __future__ import annotations
 
-import multiprocessing
 import secrets
+import socket
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from typing import Any, Optional
 
 from gankit.errors import UserError
 from gankit.web import toylab
+from gankit.web.isolated import Isolation
 
 CREATE_TIMEOUT_S = 180.0  # a fresh worker imports torch and gankit first
 COMMAND_TIMEOUT_S = 120.0
@@ -30,8 +34,8 @@ class Toy:
     """One toy session: its worker, the server's end of the pipe, its settings."""
 
     id: str
-    process: Any
-    conn: Any
+    process: subprocess.Popen
+    conn: Connection
     settings: dict
     lock: threading.Lock = field(default_factory=threading.Lock)
     used: float = field(default_factory=time.monotonic)
@@ -55,23 +59,33 @@ class Toy:
             raise ToyFailed(value)
         return value
 
+    def alive(self) -> bool:
+        """Whether the worker process still runs (reaping it once it has ended)."""
+        return self.process.poll() is None
+
+    def _wait(self, seconds: float) -> None:
+        try:
+            self.process.wait(seconds)
+        except subprocess.TimeoutExpired:
+            pass
+
     def kill(self) -> None:
         """End the worker (asking first, then terminating)."""
         try:
-            if self.process.is_alive() and self.lock.acquire(timeout=0.5):
+            if self.alive() and self.lock.acquire(timeout=0.5):
                 try:
                     self.conn.send(("close", None))
                 finally:
                     self.lock.release()
-                self.process.join(2.0)
+                self._wait(2.0)
         except (OSError, EOFError, BrokenPipeError):
             pass
-        if self.process.is_alive():
+        if self.alive():
             self.process.terminate()
-            self.process.join(2.0)
-        if self.process.is_alive():
+            self._wait(2.0)
+        if self.alive():
             self.process.kill()
-            self.process.join(2.0)
+            self._wait(2.0)
         try:
             self.conn.close()
         except OSError:
@@ -81,12 +95,12 @@ class Toy:
 class ToySessions:
     """Every toy of this server."""
 
-    def __init__(self, idle_s: float = 600.0, limit: int = 4):
+    def __init__(self, isolation: Isolation, idle_s: float = 600.0, limit: int = 4):
+        self.isolation = isolation
         self.idle_s = idle_s
         self.limit = limit
         self._toys: dict[str, Toy] = {}
         self._lock = threading.Lock()
-        self._context = multiprocessing.get_context("spawn")
 
     def create(self, request: Any) -> dict:
         """Check the settings, start a worker, build the toy there; its first state, with "id"."""
@@ -96,11 +110,7 @@ class ToySessions:
             if len(self._toys) >= self.limit:
                 raise TooManyToys(f"{self.limit} toys are open already: delete one first")
             toy_id = secrets.token_hex(8)
-            parent, child = self._context.Pipe()
-            process = self._context.Process(target=toylab.main, args=(child,), daemon=True, name=f"gankit-toy-{toy_id}")
-            process.start()
-            child.close()
-            toy = Toy(toy_id, process, parent, settings)
+            toy = Toy(toy_id, *self._start_worker(), settings)
             self._toys[toy_id] = toy
         try:
             state = toy.ask("create", settings, timeout=CREATE_TIMEOUT_S)
@@ -108,6 +118,14 @@ class ToySessions:
             self.delete(toy_id)
             raise
         return {"id": toy_id, **state}
+
+    def _start_worker(self) -> tuple[subprocess.Popen, Connection]:
+        """A worker process and the server's end of its socket pair."""
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            argv, env = self.isolation.command("gankit.web.toylab:worker", [str(theirs.fileno())])
+            process = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),))
+            return process, Connection(ours.detach())
 
     def get(self, toy_id: str) -> Optional[Toy]:
         """The toy with this id, if it is open."""
@@ -135,7 +153,7 @@ class ToySessions:
         try:
             return toy.ask(command, argument)
         except ToyFailed:
-            if not toy.process.is_alive():
+            if not toy.alive():
                 self.delete(toy.id)
             raise
 
@@ -153,7 +171,7 @@ class ToySessions:
         now = time.monotonic()
         with self._lock:
             idle = [t.id for t in self._toys.values()
-                    if not t.lock.locked() and (now - t.used > self.idle_s or not t.process.is_alive())]
+                    if not t.lock.locked() and (now - t.used > self.idle_s or not t.alive())]
         for toy_id in idle:
             self.delete(toy_id)
 

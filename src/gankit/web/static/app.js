@@ -38,12 +38,29 @@ const GK = (() => {
     } catch { /* not JSON */ }
     return new ApiError(`${resp.status} ${resp.statusText || "error"} (${resp.url.replace(location.origin, "")})`, resp.status);
   }
+  /* Every POST and DELETE carries JSON and the page's CSRF token (GET /api/session, once):
+     the server refuses any other change, so no other site can make one in the user's name. */
+  let session = null;
+  let csrf = "";
+  function csrfToken() {
+    if (!session) {
+      session = fetch("/api/session", { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then((resp) => (resp.ok ? resp.json() : {}))
+        .then((body) => (csrf = body.csrf || ""))
+        .catch(() => { session = null; return ""; });
+    }
+    return session;
+  }
+  /** The headers of a request that changes something, as known now (for a page-hide request). */
+  const writeHeadersNow = () => ({ "Content-Type": "application/json", "X-Gankit-Csrf": csrf });
+  async function writeHeaders() {
+    await csrfToken();
+    return writeHeadersNow();
+  }
   async function send(path, { method = "GET", body, signal, accept = "application/json" } = {}) {
     const opts = { method, credentials: "same-origin", signal, headers: { Accept: accept } };
-    if (body !== undefined) {
-      opts.body = JSON.stringify(body);
-      opts.headers["Content-Type"] = "application/json";
-    }
+    if (method !== "GET" && method !== "HEAD") Object.assign(opts.headers, await writeHeaders());
+    if (body !== undefined) opts.body = JSON.stringify(body);
     let resp;
     try {
       resp = await fetch(path, opts);
@@ -514,7 +531,7 @@ const GK = (() => {
   }
 
   return {
-    runApi, runPage, studyPage, idFromPath, api, image, isAbort, ApiError, oneLine,
+    runApi, runPage, studyPage, idFromPath, api, image, isAbort, ApiError, oneLine, writeHeadersNow,
     el, $, fitImage, showError, fmt, metricName, live, badge, progress, parseOverrides, toYaml, table,
     Chart, Rows, charts, debounce, PlayPanel, parsePrior,
   };

@@ -49,7 +49,8 @@
   function forget() {
     if (toy.id) {
       const old = toy.id;
-      fetch(`/api/toy/${encodeURIComponent(old)}`, { method: "DELETE", credentials: "same-origin", keepalive: true }).catch(() => {});
+      fetch(`/api/toy/${encodeURIComponent(old)}`, { method: "DELETE", credentials: "same-origin", keepalive: true,
+                                                     headers: GK.writeHeadersNow() }).catch(() => {});
     }
     toy.id = null;
     toy.state = null;
