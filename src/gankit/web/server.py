@@ -849,4 +849,9 @@ def serve(runs_dir: Path, studies_dir: Path, *, host: str = "127.0.0.1", port: i
         say(f"gankit serve: runs may use families from: {', '.join(allow_imports)}")
     say("gankit serve: Ctrl-C stops the server (trainings started from the page keep running)")
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=3)
-    uvicorn.Server(config).run(sockets=[sock])
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
+    if server.should_exit:
+        # Stopped by Ctrl-C or SIGTERM. uvicorn raises the signal again once it has shut down, but
+        # asyncio can let that KeyboardInterrupt pass when the server's task has just finished.
+        raise KeyboardInterrupt
