@@ -49,6 +49,10 @@ class DataConfig(Section):
     count: int = Field(10000, ge=1)  # synthetic sources (sines, ring8, grid25, stacked-mnist): samples drawn
     value_range: Optional[tuple[float, float]] = None  # sequence files: the data's (min, max), mapped to [-1, 1]
     limit: Optional[int] = Field(None, ge=1)  # keep only the first N samples
+    labels: Literal["none", "folders"] = "none"  # folder: "folders" = each image's class is its first folder
+    classes: Optional[list[str]] = None  # folder with labels=folders: the class names (written when it loads)
+    cache: Optional[str] = None  # folder: where decoded images are cached (default $GANKIT_CACHE/images)
+    memory_gb: Optional[float] = Field(None, gt=0)  # folder: larger sets stream from the cache (default: half the RAM)
 
 
 class ModelConfig(Section):

@@ -14,7 +14,7 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from gankit.errors import UserError, machine_error
 
@@ -47,8 +47,9 @@ class DirectoryLock:
         self.path = self.folder / LOCK_FILE
         self._fd: Optional[int] = None
 
-    def acquire(self) -> "DirectoryLock":
-        """Take the lock now, or raise a one-line UserError naming the process that holds it."""
+    def acquire(self, waiting: Optional[Callable[[str], None]] = None) -> "DirectoryLock":
+        """Take the lock now, or raise a one-line UserError naming the process that holds it.
+        With ``waiting``, wait for it instead (after calling ``waiting`` with who holds it)."""
         if self._fd is not None:
             return self
         try:
@@ -56,7 +57,13 @@ class DirectoryLock:
         except OSError as err:
             raise machine_error(err, f"lock the {self.what}", self.folder) from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if waiting is None:
+                    raise
+                waiting(_holder(self.path))
+                fcntl.flock(fd, fcntl.LOCK_EX)
         except BlockingIOError:
             os.close(fd)
             raise LockHeld(f"{self.folder} is in use: {_holder(self.path)} is writing this {self.what}; "

@@ -46,15 +46,47 @@ def events_of(monitor: HealthMonitor, records: list[dict]) -> list[tuple[int, st
     return [(r["step"], e.kind) for r in records for e in monitor.check(r["step"], r)]
 
 
-def test_d_has_won_only_after_a_long_stretch_and_only_for_probabilities():
-    # D(G(z)) 0.3, then 0.01 from step 100 to 300, then 0.3 again, then 0.01 from step 500
-    d_g_z = lambda s: 0.01 if 100 <= s < 300 or s >= 500 else 0.3  # noqa: E731
+def test_d_has_won_only_after_a_long_stretch_past_the_warm_up_and_only_for_probabilities():
+    # D(G(z)) 0.3, then 0.02 from step 300 to 500, then 0.3 again, then 0.02 from step 700
+    d_g_z = lambda s: 0.02 if 300 <= s < 500 or s >= 700 else 0.3  # noqa: E731
     records = rows(range(0, 1001, 10), d_g_z=d_g_z, d_loss=lambda s: 0.5, g_loss=lambda s: 3.0)
-    found = events_of(HealthMonitor(probabilities=True, steps=1000), records)
-    assert found == [(150, "d_won"), (550, "d_won")]  # 5% of 1,000 steps and 3 logs, once per stretch
-    assert events_of(HealthMonitor(probabilities=False, steps=1000), records) == []
-    short = rows(range(0, 1001, 10), d_g_z=lambda s: 0.01 if 100 <= s < 130 else 0.3)
-    assert events_of(HealthMonitor(probabilities=True, steps=1000), short) == []
+    found = events_of(HealthMonitor(probabilities=True, steps=1000, loss="minimax"), records)
+    assert found == [(350, "d_won"), (750, "d_won")]  # 5% of 1,000 steps and 3 logs, once per stretch
+    assert events_of(HealthMonitor(probabilities=False, steps=1000, loss="minimax"), records) == []
+    short = rows(range(0, 1001, 10), d_g_z=lambda s: 0.02 if 300 <= s < 330 else 0.3)
+    assert events_of(HealthMonitor(probabilities=True, steps=1000, loss="minimax"), short) == []
+
+
+def test_with_the_non_saturating_loss_only_a_d_that_wins_outright_for_long_counts():
+    """G keeps learning against a confident D: D(G(z)) about 0.05 for hundreds of steps is a
+    normal DCGAN; under 0.01 for a fifth of the steps is not."""
+    confident = rows(range(0, 1001, 10), d_g_z=lambda s: 0.04)
+    for loss in ("bce", "non-saturating"):
+        assert events_of(HealthMonitor(probabilities=True, steps=1000, loss=loss), confident) == []
+    won = rows(range(0, 1001, 10), d_g_z=lambda s: 0.004 if s >= 300 else 0.3)
+    assert events_of(HealthMonitor(probabilities=True, steps=1000, loss="bce"), won) == [(500, "d_won")]
+
+
+def test_a_strong_d_early_on_is_no_warning():
+    """A DCGAN's D leads by far at first (D(G(z)) near 0.01) while G learns: not D winning, as
+    long as it ends within the warm-up (5% of the steps or 200, whichever is later)."""
+    early = rows(range(0, 501, 10), d_g_z=lambda s: 0.005 if s < 200 else 0.3)
+    for loss in ("minimax", "bce"):
+        assert events_of(HealthMonitor(probabilities=True, steps=500, loss=loss), early) == []
+    lasting = rows(range(0, 501, 10), d_g_z=lambda s: 0.005)
+    assert events_of(HealthMonitor(probabilities=True, steps=500, loss="minimax"), lasting) == [(230, "d_won")]
+
+
+@pytest.mark.parametrize("loss, advice, not_advised", [
+    ("minimax", "train.loss=non-saturating", "spectral_norm"),
+    ("non-saturating", "optim.d.lr", "train.loss=non-saturating"),
+    ("bce", "optim.d.lr", "train.loss=non-saturating"),
+])
+def test_the_d_won_advice_fits_the_loss(loss, advice, not_advised):
+    records = rows(range(0, 1001, 10), d_g_z=lambda s: 0.005)
+    monitor = HealthMonitor(probabilities=True, steps=1000, loss=loss)
+    (event,) = [e for r in records for e in monitor.check(r["step"], r)]
+    assert event.kind == "d_won" and advice in event.message and not_advised not in event.message
 
 
 def test_exploding_losses_and_weights():
@@ -77,8 +109,20 @@ def test_collapse_from_the_fake_batch_or_the_evaluated_diversity():
     evaluated = rows(range(0, 1001, 50), fake_spread=lambda s: 0.9)
     for record in evaluated:
         if record["step"] % 250 == 0 and record["step"] >= 250:
-            record["eval_diversity"] = 0.3
-    assert events_of(HealthMonitor(probabilities=True, steps=1000), evaluated) == [(250, "collapse")]
+            record["eval_diversity"] = 0.8 if record["step"] == 250 else 0.3
+    assert events_of(HealthMonitor(probabilities=True, steps=1000), evaluated) == [(500, "collapse")]
+    monitor = HealthMonitor(probabilities=True, steps=1000)
+    (event,) = [e for r in evaluated for e in monitor.check(r["step"], r)]
+    assert "fell to 0.30 of the data's (it was 0.80 at step 250)" in event.message
+
+
+def test_an_early_generator_gaining_variety_is_no_collapse():
+    """A DCGAN's first samples are blurry and alike (diversity 0.25 of the data's), then vary
+    more as it learns: diversity that rises is no collapse, however low it starts."""
+    learning = rows(range(0, 1001, 50), fake_spread=lambda s: 0.9)
+    for record, diversity in zip(learning[4::5], (0.25, 0.45, 0.65, 0.85)):
+        record["eval_diversity"] = diversity
+    assert events_of(HealthMonitor(probabilities=True, steps=1000), learning) == []
 
 
 def test_nonfinite_names_what_broke():

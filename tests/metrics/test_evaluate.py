@@ -69,7 +69,7 @@ def test_evaluation_during_training_lands_in_metrics(tmp_path, gankit):
     assert 0 <= evaluated[4]["eval_high_quality"] <= 1
 
 
-def test_eval_mistakes(tmp_path, gankit):
+def test_a_folder_of_images_is_measured_offline_and_eval_mistakes(tmp_path, gankit):
     runs, images = tmp_path / "runs", tmp_path / "images"
     images.mkdir()
     for i in range(16):
@@ -77,13 +77,19 @@ def test_eval_mistakes(tmp_path, gankit):
     folder = ["data.source=folder", f"data.root={images}", *TINY]
     code, _, err = gankit("train", "digits", *folder, "--name", "folder", "--runs-dir", str(runs), "--no-progress")
     assert code == 0, err
-    code, _, err = gankit("eval", str(runs / "folder"))
-    assert code == 2 and "no metric applies to data.source=folder" in err
+    code, out, err = gankit("eval", str(runs / "folder"), "--samples", "40")
+    assert code == 0, err
+    for name in ("image_fd", "image_kid", "image_precision", "image_recall", "image_density", "image_coverage",
+                 "diversity"):
+        assert name in out
+    assert "random encoder" in out and "40 samples vs the first 16 training images" in out
     code, _, err = gankit("eval", str(tmp_path / "nothing"))
     assert code == 2 and "not a gankit run directory" in err
-    code, _, err = gankit("train", "digits", *folder, "eval.every=1", "--name", "never", "--runs-dir", str(runs))
-    assert code == 2 and "no metric applies" in err
-    assert not (runs / "never").exists()  # refused before the run directory was made
+    code, _, err = gankit("train", "digits", *folder, "eval.every=1", "eval.samples=20", "--name", "during",
+                          "--runs-dir", str(runs), "--no-progress")
+    assert code == 0, err
+    records = [json.loads(line) for line in (runs / "during" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if "eval_image_fd" in r] == [1, 2]
 
 
 @pytest.mark.xdist_group("classifier")

@@ -60,6 +60,43 @@ def test_each_training_study_at_a_tiny_scale(gankit, tmp_path, name, arms, seeds
         assert verdict["claim"] in stdout
 
 
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory) -> Path:
+    """A tiny folder of random "faces"."""
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("faces")
+    rng = np.random.default_rng(0)
+    for i in range(48):
+        Image.fromarray(rng.integers(0, 256, (20, 20, 3), dtype=np.uint8)).save(folder / f"{i:02d}.png")
+    return folder
+
+
+@pytest.mark.parametrize("name, arms, metrics", [
+    ("lr-sensitivity-faces", 4, {"image_fd", "fd_closed", "image_coverage", "diversity", "d_g_z_end"}),
+    ("mode-collapse-faces", 6, {"collapsed", "coverage_lost", "image_coverage", "diversity", "d_x_end"}),
+])
+def test_the_faces_studies_at_a_tiny_scale(gankit, tmp_path, faces, name, arms, metrics):
+    out = tmp_path / name
+    tiny_faces = [f"data.root={faces}", "data.image_size=16", "train.batch_size=16", "eval.every=2",
+                  "train.sample_steps=[0]"]
+    stdout, err = run_study(gankit, name, out, "--seeds", "1", "--jobs", "2", "--cores", "2", *tiny_faces)
+    summary = read_summary(out)
+    check_study(out, summary, arms, metrics)
+    assert all(r["status"] == "finished" for r in summary["runs"])
+    for verdict in summary["verdicts"]:
+        assert verdict["claim"] in stdout
+
+
+def test_a_faces_study_without_a_folder_is_one_line(gankit, tmp_path):
+    code, _, err = gankit("study", "lr-sensitivity-faces", "--out", str(tmp_path / "s"))
+    assert code == 2 and "give it data.root=FOLDER" in err and len(err.strip().splitlines()) == 1
+    code, _, err = gankit("study", "lr-sensitivity-faces", f"data.root={tmp_path / 'nope'}", "--out", str(tmp_path / "s"))
+    assert code == 2 and "data folder not found" in err
+    assert not (tmp_path / "s" / "runs").exists()
+
+
 def test_latent_shift_on_a_given_run_and_on_its_own(gankit, tmp_path):
     code, _, err = gankit("train", "train.steps=4", "train.sample_steps=[0]", "--runs-dir", str(tmp_path / "r"))
     assert code == 0, err

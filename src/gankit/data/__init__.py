@@ -7,8 +7,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Optional, Union
 
 from gankit.config import DataConfig
 from gankit.data import digits, image_folder, sequences, stacked_mnist, torchvision_sets, toys
@@ -20,11 +20,16 @@ from gankit.spec import Kind, SampleSpec
 
 @dataclass(frozen=True)
 class Source:
-    """A data source: its loader, the kind of sample it yields, and its number of classes."""
+    """A data source: its loader, the kind of sample it yields, and its number of classes (a
+    number, None, or a function of the config for sources whose classes depend on it)."""
 
     load: Callable[[DataConfig], SampleSet]
     kind: Kind
-    num_classes: Optional[int]
+    num_classes: Union[int, None, Callable[[DataConfig], Optional[int]]]
+
+    def classes(self, cfg: DataConfig) -> Optional[int]:
+        """The number of classes of ``cfg``'s data (None: unlabelled)."""
+        return self.num_classes(cfg) if callable(self.num_classes) else self.num_classes
 
 
 SOURCES: dict[str, Source] = {
@@ -32,7 +37,7 @@ SOURCES: dict[str, Source] = {
     "mnist": Source(torchvision_sets.load_mnist, "images", 10),
     "fashion-mnist": Source(torchvision_sets.load_fashion_mnist, "images", 10),
     "cifar10": Source(torchvision_sets.load_cifar10, "images", 10),
-    "folder": Source(image_folder.load, "images", None),
+    "folder": Source(image_folder.load, "images", image_folder.num_classes),
     "stacked-mnist": Source(stacked_mnist.load, "images", stacked_mnist.MODES),
     "sines": Source(sequences.sines, "sequences", None),
     "sequences": Source(sequences.load_file, "sequences", None),
@@ -54,18 +59,21 @@ def _source(cfg: DataConfig) -> Source:
 def sample_spec(cfg: DataConfig) -> SampleSpec:
     """The kind and shape of one sample of ``cfg``'s data, from the config alone."""
     source = _source(cfg)
+    classes = source.classes(cfg)
     if source.kind == "images":
         if cfg.channels not in (1, 3):
             raise UserError(f"data.channels={cfg.channels}: images have 1 (grey) or 3 (RGB) channels")
-        return SampleSpec("images", (cfg.channels, cfg.image_size, cfg.image_size), source.num_classes)
+        return SampleSpec("images", (cfg.channels, cfg.image_size, cfg.image_size), classes)
     if source.kind == "sequences":
-        return SampleSpec("sequences", (cfg.channels, cfg.length or sequences.SINE_LENGTH), source.num_classes)
-    return SampleSpec("points", (2,), source.num_classes)
+        return SampleSpec("sequences", (cfg.channels, cfg.length or sequences.SINE_LENGTH), classes)
+    return SampleSpec("points", (2,), classes)
 
 
 def resolved_settings(cfg: DataConfig, data: SampleSet) -> dict[str, Any]:
-    """Data settings the loaded data decided (a file's length, channels and value range), to be
-    written into the run's config so that it describes the run completely."""
+    """Data settings the loaded data decided (a file's length, channels and value range; a
+    folder's class names), to be written into the run's config so that it describes the run completely."""
+    if data.classes is not None and cfg.source == "folder":
+        return {"classes": list(data.classes)}
     if _source(cfg).kind != "sequences":
         return {}
     settings: dict[str, Any] = {"channels": data.samples.shape[1], "length": data.samples.shape[2]}
@@ -79,5 +87,5 @@ def load_samples(cfg: DataConfig) -> SampleSet:
     data = _source(cfg).load(cfg)
     if cfg.limit is not None and len(data) > cfg.limit:
         labels = None if data.labels is None else data.labels[:cfg.limit]
-        data = SampleSet(data.samples[:cfg.limit], labels, data.num_classes, data.description, data.value_range)
+        data = replace(data, samples=data.samples[:cfg.limit], labels=labels)
     return data

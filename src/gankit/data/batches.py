@@ -35,6 +35,10 @@ class Batches:
     at any index therefore sees exactly the batches it would have seen.  With ``world_size``
     processes, each global batch is split into equal consecutive shares and process ``rank``
     gets its share: together they see the batches one process would.
+
+    Samples too large for memory (``data.streamed``, memory-mapped from the image cache) stay
+    where they are: on the CPU each batch is gathered from the map; on another device
+    (``from_host``) each batch is gathered on the host, in the same order, and sent over.
     """
 
     def __init__(self, data: SampleSet, batch_size: int, seed: int,
@@ -51,9 +55,11 @@ class Batches:
             raise UserError(f"train.batch_size={batch_size} must be a multiple of the number of "
                             f"processes ({world_size})")
         self.device = torch.device(device)
-        self.samples = data.samples.to(self.device)
+        self.streamed = data.streamed  # read from a memory-mapped file, batch by batch
+        self.from_host = data.streamed and self.device.type != "cpu"
+        self.samples = data.samples if self.from_host else data.samples.to(self.device)
         self.memory_format = memory_format if data.samples.dim() == 4 else torch.contiguous_format
-        self.labels = None if data.labels is None else data.labels.to(self.device)
+        self.labels = data.labels if data.labels is None or self.from_host else data.labels.to(self.device)
         self.batch_size = batch_size  # the global batch; this process takes batch_size / world_size
         self.share = batch_size // world_size
         self.rank = rank
@@ -62,6 +68,7 @@ class Batches:
         self.batches_per_epoch = n // batch_size
         self._epoch: Optional[int] = None
         self._order: Optional[torch.Tensor] = None
+        self._host_order: Optional[torch.Tensor] = None  # from_host: the epoch's order, copied once
 
     def __len__(self) -> int:
         """Batches per epoch."""
@@ -76,23 +83,36 @@ class Batches:
         if epoch != self._epoch:
             gen = torch.Generator(device=self.device).manual_seed(epoch_seed(self.seed, epoch))
             self._order = torch.randperm(self.num_images, generator=gen, device=self.device)
+            self._host_order = self._order.cpu() if self.from_host else None  # one transfer an epoch
             self._epoch = epoch
         return self._order
 
-    def indices(self, index: int) -> torch.Tensor:
-        """The sample indices of this process's share of global batch ``index`` (on the device)."""
+    def indices(self, index: int, host: bool = False) -> torch.Tensor:
+        """The sample indices of this process's share of global batch ``index`` (on the device;
+        ``host``: a copy on the CPU, for data that stays there)."""
         if index < 0:
             raise ValueError(f"batch index must be >= 0, got {index}")
         epoch, pos = divmod(index, self.batches_per_epoch)
         start = pos * self.batch_size + self.rank * self.share
-        return self.order(epoch)[start:start + self.share]
+        order = self.order(epoch)
+        return (self._host_order if host else order)[start:start + self.share]
 
     def take(self, indices: torch.Tensor) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
-        """The samples at ``indices``: (float32 in model units, int64 labels or None). No host sync."""
+        """The samples at ``indices``: (float32 in model units, int64 labels or None). No host
+        sync, unless the samples stay on the host (``from_host``)."""
+        if self.from_host:
+            return self._take_from_host(indices.cpu())
         labels = None if self.labels is None else self.labels.index_select(0, indices)
         samples = to_model_units(self.samples.index_select(0, indices))
         return samples.contiguous(memory_format=self.memory_format), labels
 
+    def _take_from_host(self, indices: torch.Tensor) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+        labels = None if self.labels is None else self.labels.index_select(0, indices).to(self.device)
+        pixels = self.samples.index_select(0, indices).to(self.device, non_blocking=True)
+        return to_model_units(pixels).contiguous(memory_format=self.memory_format), labels
+
     def get(self, index: int) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
         """This process's share of global batch ``index``: (samples in model units, labels or None)."""
+        if self.from_host:
+            return self._take_from_host(self.indices(index, host=True))
         return self.take(self.indices(index))

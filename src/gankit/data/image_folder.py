@@ -1,65 +1,69 @@
-"""Source "folder": every image file under ``data.root``, recursively, sorted by path."""
+"""Source "folder": every image under ``data.root`` (a folder, recursively, or a zip archive),
+sorted by path, decoded once into gankit's image cache (:mod:`gankit.data.image_cache`) and
+mapped from there. A set that fits the memory budget (``data.memory_gb``, by default half the
+machine's memory) is read into memory; a larger one stays memory-mapped and each batch is read
+from the map. With ``data.labels=folders`` the first folder of each path is its class.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-
-import numpy as np
-import torch
-from PIL import Image
+from typing import Optional
 
 from gankit.config import DataConfig
-from gankit.data.sampleset import SampleSet, count_text, shape_text, take
+from gankit.data.image_cache import mapped_if_current, packed_images
+from gankit.data.image_files import Decoding, ImageFiles, class_folders
+from gankit.data.sampleset import SampleSet, cache_dir, count_text, shape_text, take
 from gankit.errors import UserError
 
-EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".gif", ".tif",
-                        ".tiff", ".webp"})
+
+def image_cache_root(cfg: DataConfig) -> Path:
+    """Where decoded images are cached: ``data.cache``, else ``$GANKIT_CACHE/images``."""
+    return Path(cfg.cache).expanduser() if cfg.cache else cache_dir() / "images"
 
 
-def find_images(root: Path) -> list[Path]:
-    """Image files under ``root`` (by extension, any case), sorted; hidden ones are skipped."""
-    found = []
-    for path in root.rglob("*"):
-        rel = path.relative_to(root).parts
-        if path.suffix.lower() in EXTENSIONS and not any(p.startswith(".") for p in rel) \
-                and path.is_file():
-            found.append(path)
-    return sorted(found)
+def memory_budget(cfg: DataConfig) -> int:
+    """Bytes of images that are read into memory (``data.memory_gb``, else half of the machine's)."""
+    if cfg.memory_gb is not None:
+        return int(cfg.memory_gb * 2**30)
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    except (ValueError, OSError, AttributeError):
+        return 4 * 2**30
+
+
+def _files(cfg: DataConfig) -> ImageFiles:
+    if not cfg.root:
+        raise UserError("data.source=folder needs data.root=<folder or .zip of images>")
+    return ImageFiles(Path(cfg.root))
 
 
 def load(cfg: DataConfig) -> SampleSet:
-    """Decode, resize (shorter side) and center-crop every image to a uint8 SampleSet."""
-    if not cfg.root:
-        raise UserError("data.source=folder needs data.root=<folder of images>")
-    root = Path(cfg.root).expanduser()
-    if not root.is_dir():
-        raise UserError(f"data folder not found: {root} (data.root)")
-    files = find_images(root)
-    if not files:
-        raise UserError(f"no image files found under {root} "
-                        f"(looked for {', '.join(sorted(e[1:] for e in EXTENSIONS))})")
+    """The folder's images as uint8 (N, C, size, size) from the cache, in memory or mapped."""
+    files = _files(cfg)
     n = take(cfg.limit, len(files))
-    mode = "L" if cfg.channels == 1 else "RGB"
-    images = torch.stack([decode(path, mode, cfg.image_size) for path in files[:n]])
-    text = f"folder {root}, {count_text(n, len(files))} {shape_text(images)}"
-    return SampleSet(samples=images, labels=None, num_classes=None, description=text)
+    decoding = Decoding(cfg.image_size, cfg.channels)
+    labels = cfg.labels == "folders"
+    # the first n of the whole folder's entry when it is there, else an entry of the first n alone
+    packed = (mapped_if_current(files, decoding, image_cache_root(cfg), labels=labels) if n < len(files) else None) \
+        or packed_images(files, decoding, image_cache_root(cfg), labels=labels, count=n)
+    packed = packed.first(n)
+    streamed = packed.nbytes > memory_budget(cfg)
+    images = packed.images if streamed else packed.read()
+    kind = "zip archive" if files.zipped else "folder"
+    how = "streamed from its cache" if streamed else "from its cache"
+    text = f"{kind} {files.root}, {count_text(n, len(files))} {shape_text(images)}, {how}"
+    classes = packed.classes
+    return SampleSet(samples=images, labels=packed.labels, num_classes=len(classes) if classes else None,
+                     description=text, classes=classes, streamed=streamed)
 
 
-def decode(path: Path, mode: str, size: int) -> torch.Tensor:
-    """One image file as uint8 (C, size, size): shorter side resized, then center-cropped."""
-    try:
-        with Image.open(path) as img:
-            img = img.convert(mode)
-            w, h = img.size
-            scale = size / min(w, h)
-            new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
-            img = img.resize((new_w, new_h), Image.Resampling.BILINEAR)
-            left, top = (new_w - size) // 2, (new_h - size) // 2
-            img = img.crop((left, top, left + size, top + size))
-            array = np.asarray(img, dtype=np.uint8)
-    except Exception as err:  # PIL raises many kinds (UnidentifiedImageError, OSError, ...)
-        reason = " ".join(str(err).split())[:200] or type(err).__name__
-        raise UserError(f"cannot decode image file {path}: {reason}") from None
-    if array.ndim == 2:
-        array = array[:, :, None]
-    return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()
+def num_classes(cfg: DataConfig) -> Optional[int]:
+    """The classes of a folder with ``labels=folders`` (from the config, else from the folder)."""
+    if cfg.labels != "folders":
+        return None
+    if cfg.classes:
+        return len(cfg.classes)
+    names = class_folders(Path(cfg.root)) if cfg.root else None
+    return len(names) if names else None

@@ -26,6 +26,8 @@ class SampleSet:
     num_classes: Optional[int]
     description: str
     value_range: Optional[tuple[float, float]] = None  # sequence files: the raw (min, max) mapped to [-1, 1]
+    classes: Optional[list[str]] = None  # the classes' names, where the source names them
+    streamed: bool = False  # the samples are memory-mapped from a file, too large to hold in memory
 
     def __post_init__(self) -> None:
         images = self.samples.dtype == torch.uint8 and self.samples.dim() == 4

@@ -25,13 +25,21 @@ from gankit.engine.step import STAT_NAMES, Gan, rounded
 WEIGHT_NORMS = ("g_weight_norm", "d_weight_norm")  # logged beside the statistics
 
 PROBABILITY_LOSSES = ("minimax", "non-saturating", "bce")  # D's outputs read as probabilities
-D_WON_BELOW = 0.05  # mean D(G(z)) under this counts as D rejecting every fake...
-D_WON_RECOVERED = 0.1  # ...until it rises over this again
-D_WON_STRETCH = 0.05  # ...for at least this share of the planned steps (and MIN_LOGS logs)
+# D has won: mean D(G(z)) under BELOW, after the warm-up, for at least STRETCH of the planned steps
+# (and MIN_LOGS logs), until it rises over RECOVERED. With the minimax G loss that stalls G at once
+# (its gradient vanishes); the non-saturating loss keeps G learning against a confident D (a DCGAN
+# at D(G(z)) about 0.05 for hundreds of steps is normal), so only a D that wins outright, for long, counts.
+D_WON_MINIMAX = (0.05, 0.05)  # (BELOW, STRETCH)
+D_WON_OTHER = (0.01, 0.2)
+D_WON_RECOVERED = 0.1
 EXPLODING_FACTOR = 1e4  # a loss this many times its starting scale, or weights this many times their start
-SPREAD_COLLAPSED = 0.5  # fake batch varies less than half as much as the real batch (healthy: 0.9-1)...
-DIVERSITY_COLLAPSED = 0.5  # ...or the evaluated diversity falls below this (the studies' criterion)
-WARM_UP = (0.05, 200)  # collapse is not judged before 5% of the steps or 200 (an untrained G varies little)
+# Collapse is variety lost, not variety not yet gained: an early G draws blurry, alike samples and
+# gains variety as it learns (its fake batch's spread rises from about 0 to 0.9-1 of the real batch's).
+SPREAD_KEPT = 0.5  # the fake batch's spread falls below this share of the highest it had reached...
+DIVERSITY_KEPT = 0.5  # ...or the evaluated diversity falls below this share of the highest it had reached
+# Neither D winning nor collapse is judged before 5% of the steps or 200, whichever is later: an
+# untrained G varies little, and a DCGAN's D leads by far at first (D(G(z)) near 0) while G learns.
+WARM_UP = (0.05, 200)
 MIN_LOGS = 3  # a condition must hold this many logs in a row
 
 LOSSES = ("d_loss", "g_loss", "d_real", "d_fake")
@@ -102,11 +110,15 @@ class HealthMonitor:
 
     probabilities: bool
     steps: int
+    loss: str = "bce"  # train.loss: what the advice says
     _start: dict[str, float] = field(default_factory=dict)
     _d_won_since: Optional[int] = None
     _d_won_logs: int = 0
     _low_spread: int = 0
+    _best_spread: float = 0.0
     _diversity: Optional[float] = None  # the last evaluated diversity (eval.every)
+    _best_diversity: Optional[float] = None  # and the highest so far, with its step
+    _best_diversity_step: int = 0
     _active: set = field(default_factory=set)
 
     def check(self, step: int, values: dict) -> list[Event]:
@@ -128,22 +140,32 @@ class HealthMonitor:
         self._active.add(kind)
         return Event(kind, message)
 
+    def _warming_up(self, step: int) -> bool:
+        return step < max(WARM_UP[0] * self.steps, WARM_UP[1])
+
     def _d_won(self, step: int, values: dict) -> Optional[Event]:
-        if not self.probabilities or step == 0 or "d_g_z" not in values:
+        if not self.probabilities or self._warming_up(step) or "d_g_z" not in values:
             return None
         d_g_z = values["d_g_z"]
-        if d_g_z < D_WON_BELOW:
+        below, stretch = D_WON_MINIMAX if self.loss == "minimax" else D_WON_OTHER
+        if d_g_z < below:
             self._d_won_since = step if self._d_won_since is None else self._d_won_since
             self._d_won_logs += 1
         elif d_g_z > D_WON_RECOVERED:
             self._d_won_since, self._d_won_logs = None, 0
         long = (self._d_won_since is not None and self._d_won_logs >= MIN_LOGS
-                and step - self._d_won_since >= D_WON_STRETCH * self.steps)
+                and step - self._d_won_since >= stretch * self.steps)
+        if self.loss == "minimax":
+            why = ("so G's minimax loss log(1 - D(G(z))) is flat there: its gradient vanishes and G learns little. "
+                   "Try the non-saturating G loss (train.loss=non-saturating), a smaller D learning rate "
+                   "(optim.d.lr) or fewer D steps (train.d_steps)")
+        else:
+            why = ("so G follows a D that is too sure of itself and its samples may stop improving. "
+                   "Try a smaller D learning rate (optim.d.lr), fewer D steps (train.d_steps), or a "
+                   "regularised D (model.spectral_norm=true, regularize.r1)")
         return self._once("d_won", long,
                           f"D has won: since step {self._d_won_since} it calls almost every fake fake "
-                          f"(mean D(G(z)) = {d_g_z:.3f}), so G's gradient is vanishing and G learns little. "
-                          "Try a smaller D learning rate (optim.d.lr), fewer D steps (train.d_steps), "
-                          "or the non-saturating G loss")
+                          f"(mean D(G(z)) = {d_g_z:.3f}), {why}")
 
     def _exploding(self, step: int, values: dict) -> Optional[Event]:
         worst = None
@@ -161,16 +183,23 @@ class HealthMonitor:
                           "The learning rates are probably too high (optim.g.lr, optim.d.lr)")
 
     def _collapse(self, step: int, values: dict) -> Optional[Event]:
-        self._diversity = values.get("eval_diversity", self._diversity)
+        if "eval_diversity" in values:
+            self._diversity = values["eval_diversity"]
+            if self._best_diversity is None or self._diversity > self._best_diversity:
+                self._best_diversity, self._best_diversity_step = self._diversity, step
         diversity, spread = self._diversity, values.get("fake_spread")
-        if step < max(WARM_UP[0] * self.steps, WARM_UP[1]):
+        if spread is not None:
+            self._best_spread = max(self._best_spread, spread)
+        if self._warming_up(step):
             return None
-        low_spread = spread is not None and spread < SPREAD_COLLAPSED
+        low_spread = spread is not None and spread < SPREAD_KEPT * self._best_spread
         self._low_spread = self._low_spread + 1 if low_spread else 0
-        low_diversity = diversity is not None and diversity < DIVERSITY_COLLAPSED
+        low_diversity = diversity is not None and diversity < DIVERSITY_KEPT * self._best_diversity
         holds = self._low_spread >= MIN_LOGS or low_diversity
-        measured = (f"their diversity is {diversity:.2f} of the data's" if low_diversity
-                    else f"a batch of them varies {spread:.0%} as much as a real batch" if spread is not None else "")
+        measured = (f"their diversity fell to {diversity:.2f} of the data's (it was {self._best_diversity:.2f} at "
+                    f"step {self._best_diversity_step})" if low_diversity
+                    else f"a batch of them varies {spread:.0%} as much as a real batch, having varied "
+                         f"{self._best_spread:.0%}" if spread is not None else "")
         return self._once("collapse", holds,
                           f"G's samples are losing their variety (mode collapse): at step {step} {measured}. "
                           "Cures: minibatch std (model.minibatch_std=true), packing (model.pack=4), "

@@ -66,10 +66,12 @@ def bf16_supported(device: torch.device) -> bool:
     return torch.backends.mkldnn.is_available() and native
 
 
-def graph_obstacle(cfg: RunConfig, device: torch.device, world_size: int) -> str:
+def graph_obstacle(cfg: RunConfig, device: torch.device, world_size: int, from_host: bool = False) -> str:
     """Why the whole iteration cannot be one CUDA graph here ('' when it can)."""
     if device.type != "cuda":
         return "it needs a CUDA device"
+    if from_host:
+        return "the images stream from the host (the set is larger than data.memory_gb)"
     if cfg.speed.compile:
         return "speed.compile is on"
     if world_size > 1:
@@ -77,8 +79,10 @@ def graph_obstacle(cfg: RunConfig, device: torch.device, world_size: int) -> str
     return ""
 
 
-def resolve_speed(cfg: RunConfig, device: torch.device, spec: SampleSpec, world_size: int = 1) -> Speed:
-    """Turn ``cfg.speed`` into definite switches for ``device`` and write them back into ``cfg``."""
+def resolve_speed(cfg: RunConfig, device: torch.device, spec: SampleSpec, world_size: int = 1,
+                  from_host: bool = False) -> Speed:
+    """Turn ``cfg.speed`` into definite switches for ``device`` and write them back into ``cfg``
+    (``from_host``: each batch is sent from the host, as for a streamed set on a GPU)."""
     wanted = cfg.speed
     conv_images = spec.kind == "images" and cfg.model.arch in CONV_IMAGE_ARCHS
 
@@ -102,7 +106,7 @@ def resolve_speed(cfg: RunConfig, device: torch.device, spec: SampleSpec, world_
                             f"{' and '.join(FUSED_OPTIMIZERS)} (optim.g.name={cfg.optim.g.name}, "
                             f"optim.d.name={cfg.optim.d.name})")
 
-    obstacle = graph_obstacle(cfg, device, world_size)
+    obstacle = graph_obstacle(cfg, device, world_size, from_host)
     if wanted.graph == "auto":
         graph = not obstacle
     else:

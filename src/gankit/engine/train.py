@@ -131,7 +131,7 @@ def prepare(cfg: RunConfig, processes: Processes = distributed.SINGLE,
     for key, value in resolved_settings(cfg.data, data).items():
         setattr(cfg.data, key, value)
     spec = sample_spec(cfg.data)
-    speed = resolve_speed(cfg, device, spec, processes.world_size)
+    speed = resolve_speed(cfg, device, spec, processes.world_size, from_host=data.streamed and device.type != "cpu")
     batches = Batches(data, cfg.train.batch_size, cfg.seed, device, memory_format=speed.memory_format,
                       rank=processes.rank, world_size=processes.world_size)
     gan = build_gan(cfg, device, spec, speed, processes, modules)
@@ -387,7 +387,7 @@ class Tracker:
         first = session.batches.order(0)[:session.cfg.train.sample_count]
         self.reference = session.batches.take(first)[0].cpu()  # real samples shown beside G's
         self.health = HealthMonitor(probabilities=session.cfg.train.loss in PROBABILITY_LOSSES,
-                                    steps=session.cfg.train.steps)
+                                    steps=session.cfg.train.steps, loss=session.cfg.train.loss)
         for record in read_metrics(session.run_dir):  # a resumed run's monitor knows its history
             if record["step"] <= session.step:
                 self.health.check(record["step"], record)

@@ -4,8 +4,10 @@
 domain classifier's Fréchet distance to the test split, the class histogram's KL to uniform and,
 for conditional runs, the accuracy of the requested class. Stacked MNIST: modes captured and
 KL over 26,000 samples. Sequences (sines, a sequence file): the Fréchet distance of signal
-features and the squared MMD to real sequences. Any images, on request: Inception metrics
-through torch-fidelity.
+features and the squared MMD to real sequences. Any other images (a folder of faces, CIFAR-10):
+Fréchet distance, KID, precision, recall, density and coverage in the features of gankit's fixed
+random encoder, which needs no download. Any images, on request: Inception metrics through
+torch-fidelity.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Callable, Optional
 import torch
 
 from gankit.config import RunConfig, load_run_config
-from gankit.data import load_samples, to_model_units
+from gankit.data import load_samples, sample_spec, to_model_units
 from gankit.data.sequences import DATA_SEED, held_out_sines
 from gankit.data.toys import MIXTURES
 from gankit.errors import UserError
@@ -27,9 +29,12 @@ from gankit.metrics.classes import class_histogram, kl_to_uniform, label_accurac
 from gankit.metrics.classifier import CLASSIFIABLE, domain_classifier
 from gankit.metrics.diversity import DIVERSITY_SAMPLES, diversity_ratio
 from gankit.metrics.diversity import protocol as diversity_protocol
+from gankit.metrics.feature_sets import NEIGHBOURS, Pairs, fidelity_diversity, kernel_distance, standardized
 from gankit.metrics.frechet import frechet_between
 from gankit.metrics.inception import inception_metrics
 from gankit.metrics.modes import STD_RADIUS, mode_coverage
+from gankit.metrics.random_features import PROTOCOL as ENCODER_PROTOCOL
+from gankit.metrics.random_features import image_features
 from gankit.metrics.sequences import (MEDIAN_LIMIT, KernelReference, kernel_reference, mmd_against,
                                       sequence_features)
 from gankit.nets.layers import inference
@@ -41,6 +46,9 @@ IMAGE_SAMPLES = 10000
 SEQUENCE_SAMPLES = 2000
 SEQUENCE_SOURCES = ("sines", "sequences")
 REFERENCE_LIMIT = 10000
+FEATURE_SAMPLES = 5000  # generated images measured in the random encoder's features...
+FEATURE_REFERENCE = 5000  # ...against the first this many real ones
+TEST_SPLIT_SOURCES = ("mnist", "fashion-mnist", "cifar10", "stacked-mnist")  # have a test split to compare with
 SAMPLE_SEED = 12345  # evaluation draws its own noise: it never touches the training RNGs
 BATCH = 500
 
@@ -102,6 +110,7 @@ class Evaluator:
         self._reference_features = None
         self._reference_images = None
         self._reference_sequences = None
+        self._feature_reference = None
         self._diversity_reference = None
         self._prior: Optional[str] = None
         if not self.applicable():
@@ -110,12 +119,19 @@ class Evaluator:
 
     @staticmethod
     def supported() -> list[str]:
-        """Data sources with built-in metrics."""
-        return [*MIXTURES, *CLASSIFIABLE, "stacked-mnist", *SEQUENCE_SOURCES]
+        """Data sources with built-in metrics (any images have the random encoder's)."""
+        return [*MIXTURES, *CLASSIFIABLE, "stacked-mnist", *SEQUENCE_SOURCES, "any images"]
 
     def applicable(self) -> bool:
         """Whether any metric applies to this run."""
-        return self.cfg.data.source in self.supported() or self.inception
+        return (self.cfg.data.source in self.supported() or self._any_images() or self.inception)
+
+    def _any_images(self) -> bool:
+        """Images that no classifier judges: measured in the random encoder's features."""
+        data = self.cfg.data
+        if data.source == "stacked-mnist" or (data.source in CLASSIFIABLE and data.channels == 1):
+            return False
+        return sample_spec(data).kind == "images"
 
     def classifier(self, source: str):
         """The domain classifier (trained and cached on first use)."""
@@ -139,6 +155,8 @@ class Evaluator:
             results += self._sequences(generator, device)
         elif source in CLASSIFIABLE and self.cfg.data.channels == 1:
             results += self._domain(generator, device)
+        elif self._any_images():
+            results += self._features(generator, device)
         results.append(self._diversity(generator, device))
         if self.inception:
             results += self._inception(generator, device)
@@ -197,6 +215,43 @@ class Evaluator:
                                        f"share classified as the requested label, classes in turn, {basis}"))
         return results
 
+    def feature_reference(self) -> tuple[torch.Tensor, str]:
+        """The random encoder's features of the real images compared with (computed once), and
+        what those images are: the test split where the data has one, else the first
+        FEATURE_REFERENCE images the run trains on."""
+        if self._feature_reference is None:
+            split = "test" if self.cfg.data.source in TEST_SPLIT_SOURCES else "train"
+            data_cfg = self.cfg.data.model_copy(update={"split": split, "limit": FEATURE_REFERENCE, "download": False})
+            data = load_samples(data_cfg)
+            name = (f"{self.cfg.data.source} test split ({len(data)} images)" if split == "test"
+                    else f"the first {len(data)} training images ({data.description})")
+            self._feature_reference = (image_features(data.samples), name)
+        return self._feature_reference
+
+    def _features(self, generator, device) -> list[Measurement]:
+        n = self.samples or FEATURE_SAMPLES
+        reference, name = self.feature_reference()
+        images, _ = self._generate(generator, n, device)
+        real, fake = standardized(reference, image_features(images))
+        pairs = Pairs.of(real, fake)
+        basis = (f"{n} samples vs {name}; {ENCODER_PROTOCOL}; features standardised by the real images' mean and "
+                 "std (gankit.metrics.feature_sets)")
+        knn = fidelity_diversity(pairs)
+        knn_basis = f"k = {NEIGHBOURS} nearest-neighbour balls (Naeem et al. 2020), {basis}"
+        return [
+            Measurement("image_fd", frechet_between(fake, real), f"Fréchet distance of Gaussian fits, {basis}"),
+            Measurement("image_kid", kernel_distance(pairs),
+                        f"KID: unbiased squared MMD over all pairs, kernel (x·y/d + 1)³, {basis}"),
+            Measurement("image_precision", knn["precision"],
+                        f"precision: share of generated samples inside some real sample's ball, {knn_basis}"),
+            Measurement("image_recall", knn["recall"],
+                        f"recall: share of real samples inside some generated sample's ball, {knn_basis}"),
+            Measurement("image_density", knn["density"],
+                        f"density: mean number of real balls holding a generated sample, over k, {knn_basis}"),
+            Measurement("image_coverage", knn["coverage"],
+                        f"coverage: share of real samples whose ball holds a generated sample, {knn_basis}"),
+        ]
+
     def _stacked(self, generator, device) -> list[Measurement]:
         n = self.samples or STACKED_SAMPLES
         classifier = self.classifier("mnist")
@@ -247,7 +302,7 @@ class Evaluator:
             raise UserError("Inception metrics need images")
         n = self.samples or IMAGE_SAMPLES
         if self._reference_images is None:
-            split = "test" if self.cfg.data.source in ("mnist", "fashion-mnist", "cifar10", "stacked-mnist") else "train"
+            split = "test" if self.cfg.data.source in TEST_SPLIT_SOURCES else "train"
             self._reference_images = _reference(self.cfg, split)
             self._inception_reference = f"{self.cfg.data.source} {split} split ({len(self._reference_images)} images)"
         images, _ = self._generate(generator, n, device)
@@ -266,8 +321,9 @@ def _fidelity_version() -> str:
 def format_table(measurements: list[Measurement]) -> str:
     """The measurements as an aligned text table, e.g. ``modes 24/25``-style lines."""
     lines = []
-    shares = {"high_quality", "class_accuracy", "precision", "recall"}
-    small = {"seq_fd", "seq_mmd"}  # often below 1e-3: four significant digits, not four decimals
+    shares = {"high_quality", "class_accuracy", "precision", "recall", "image_precision", "image_recall",
+              "image_coverage"}
+    small = {"seq_fd", "seq_mmd", "image_kid"}  # often below 1e-3: four significant digits, not four decimals
     for m in measurements:
         if m.out_of is not None:
             shown = f"{int(m.value)}/{m.out_of}"

@@ -33,7 +33,8 @@ LABELS = {
     "fake_spread": "fake batch spread (over real)",
     "img_per_s": "throughput",
 }
-SHARES = {"high_quality", "class_accuracy", "precision", "recall"}  # eval metrics that are fractions
+SHARES = {"high_quality", "class_accuracy", "precision", "recall", "image_precision", "image_recall",
+          "image_coverage"}  # eval metrics that are fractions
 LOSS_KEYS = ("d_real", "d_fake", "g_loss")
 OUTPUT_KEYS = ("d_x", "d_g_z")
 GRAD_KEYS = ("g_grad_norm", "d_grad_norm")

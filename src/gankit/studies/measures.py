@@ -24,6 +24,8 @@ from gankit.track import read_metrics
 
 Values = dict[str, Optional[float]]
 COLLAPSED_DIVERSITY = 0.5
+COVERAGE_KEPT = 0.5  # images: coverage below this share of the run's best counts as collapse...
+MIN_COVERAGE = 0.05  # ...once the best was at least this (below it, nothing was covered to lose)
 MIN_HIGH_QUALITY = 0.01  # toys: fewer samples near a mode than this say nothing of which modes
 CLASSES = 10  # the digit classifiers' classes
 EARLY_SHARE = 0.1  # "early in training": the first tenth of the steps
@@ -53,11 +55,14 @@ METRICS: dict[str, Metric] = {m.key: m for m in [
            "mean absolute change of the losses from one log to the next " + _AFTER),
     Metric("fd_closed", "distance closed", "share", "higher",
            "1 - FD(final G) / FD(untrained G): the share of the untrained generator's Fréchet distance "
-           "(the data's own: domain_fd for digit images, seq_fd for sequences) that training closed; "
+           "(the data's own: domain_fd for digit images, seq_fd for sequences, image_fd for other images) that "
+           "training closed; "
            "the untrained G is rebuilt from the run's seed"),
     Metric("collapsed", "collapsed", "share of seeds", "lower",
            "a run has collapsed when, at its last evaluation (eval.every), its samples are worth at most half "
-           f"the modes (effective modes <= K/2) or their diversity is below {COLLAPSED_DIVERSITY}"),
+           f"the modes (effective modes <= K/2), their diversity is below {COLLAPSED_DIVERSITY}, or (images "
+           f"measured in the random encoder's features) their coverage fell below {COVERAGE_KEPT:g} of the "
+           f"highest it reached (when that was at least {MIN_COVERAGE:g})"),
     Metric("effective_modes", "effective modes", "modes", "higher",
            "K·exp(-KL to uniform) at the last evaluation: the number of equally used modes the samples' "
            "histogram is worth (toys: modes of the high-quality samples, when at least 1% are; digit images: "
@@ -66,6 +71,8 @@ METRICS: dict[str, Metric] = {m.key: m for m in [
            "the first evaluation step from which the run stays collapsed to the end (runs that collapsed)"),
     Metric("modes_lost", "modes lost", "modes", "lower",
            "most modes covered at any evaluation during training minus the modes covered at the last"),
+    Metric("coverage_lost", "coverage lost", "share", "lower",
+           "highest coverage (image_coverage) at any evaluation during training minus the coverage at the last"),
     Metric("g_grad_early", "G gradient early", "L2 norm", "higher",
            f"mean of the logged norm of G's gradient (g_grad_norm) over the first {EARLY_SHARE:.0%} of the steps"),
     Metric("g_grad_start", "G gradient at step 0", "L2 norm", "higher",
@@ -100,10 +107,13 @@ EVAL_METRICS: dict[str, tuple[str, str, Optional[str]]] = {
     "stacked_modes": ("modes", "modes", "higher"), "stacked_kl": ("mode KL", "nats", "lower"),
     "seq_fd": ("sequence FD", "", "lower"), "seq_mmd": ("sequence MMD²", "", "lower"),
     "diversity": ("diversity", "ratio to real", "higher"),
+    "image_fd": ("image FD", "", "lower"), "image_kid": ("image KID", "", "lower"),
+    "image_precision": ("precision", "share", "higher"), "image_recall": ("recall", "share", "higher"),
+    "image_density": ("density", "", "higher"), "image_coverage": ("coverage", "share", "higher"),
     "fid": ("FID", "", "lower"), "kid": ("KID", "", "lower"), "isc": ("IS", "", "higher"),
     "precision": ("precision", "share", "higher"), "recall": ("recall", "share", "higher"),
 }
-PRIMARY_DISTANCE = ("domain_fd", "seq_fd")  # what fd_closed is computed from
+PRIMARY_DISTANCE = ("domain_fd", "seq_fd", "image_fd")  # what fd_closed is computed from
 
 
 def watched_curves(records: list[dict]) -> list[str]:
@@ -260,12 +270,17 @@ def _collapse(measurer: Measurer, view: RunView) -> Values:
     """Collapse read from the evaluations logged during training (eval.every)."""
     records = [r for r in view.records if any(k.startswith("eval_") for k in r)]
     if not records:
-        return {"collapsed": None, "collapse_step": None, "effective_modes": None, "modes_lost": None}
+        return {"collapsed": None, "collapse_step": None, "effective_modes": None, "modes_lost": None,
+                "coverage_lost": None}
     mixture = MIXTURES.get(view.cfg.data.source)
     modes = mixture().num_modes if mixture is not None else CLASSES
     effective = [effective_modes(r, modes) for r in records]
-    flags = [(e is not None and e <= modes / 2) or r.get("eval_diversity", math.inf) < COLLAPSED_DIVERSITY
-             for r, e in zip(records, effective)]
+    coverage = [_finite(r.get("eval_image_coverage")) for r in records]
+    best = [max([c for c in coverage[:i + 1] if c is not None], default=None) for i in range(len(coverage))]
+    lost = [c is not None and b is not None and b >= MIN_COVERAGE and c < COVERAGE_KEPT * b
+            for c, b in zip(coverage, best)]
+    flags = [(e is not None and e <= modes / 2) or r.get("eval_diversity", math.inf) < COLLAPSED_DIVERSITY or gone
+             for r, e, gone in zip(records, effective, lost)]
     since = None
     for record, flag in zip(reversed(records), reversed(flags)):
         if not flag:
@@ -273,7 +288,8 @@ def _collapse(measurer: Measurer, view: RunView) -> Values:
         since = float(record["step"])
     covered = [r["eval_modes"] for r in records if "eval_modes" in r]
     return {"collapsed": float(flags[-1]), "collapse_step": since, "effective_modes": effective[-1],
-            "modes_lost": float(max(covered) - covered[-1]) if covered else None}
+            "modes_lost": float(max(covered) - covered[-1]) if covered else None,
+            "coverage_lost": best[-1] - coverage[-1] if coverage[-1] is not None else None}
 
 
 def _grad_norms(measurer: Measurer, view: RunView) -> Values:

@@ -81,9 +81,20 @@ def plan_runs(spec: StudySpec, study_file: Optional[Path] = None) -> list[RunPla
                 cfg = validate(data)
             except UserError as err:
                 raise UserError(f"arm '{arm.name}': {err}") from None
+            _check_folder(cfg, spec.name)
             data.setdefault("train", {})["steps"] = cfg.train.steps
             plans.append(RunPlan(name, arm, seed, data))
     return plans
+
+
+def _check_folder(cfg, study: str) -> None:
+    """A study on a folder of images needs one that is there (refused now, not once per run)."""
+    if cfg.data.source != "folder":
+        return
+    if not cfg.data.root:
+        raise UserError(f"study {study} trains on a folder of images: give it data.root=FOLDER (or a .zip of images)")
+    if not Path(cfg.data.root).expanduser().exists():
+        raise UserError(f"data folder not found: {cfg.data.root} (data.root)")
 
 
 def run_dir(study_dir: Path, plan: RunPlan) -> Path:
