@@ -63,7 +63,9 @@ def one_run(python: str, root: Path, cache: Path, runs: Path, name: str, extra: 
     wall = time.time() - start
     if os.waitstatus_to_exitcode(status):
         raise SystemExit(f"{name} failed:\n{err[-2000:]}")
-    first_row = (runs / name / "metrics.jsonl").stat().st_mtime - start
+    from gankit.rundir import RunDir
+
+    first_row = RunDir(runs / name).metrics.stat().st_mtime - start
     rate = [line for line in err.splitlines() if "images/s" in line]
     return {"first_step_s": round(first_row, 1), "wall_s": round(wall, 1),
             "peak_rss_gb": round(usage.ru_maxrss / 2**20, 2),

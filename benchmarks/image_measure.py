@@ -68,19 +68,17 @@ def train(faces: Path, half: int, seed: int, runs: Path, early: int, trained: in
                         *overrides, "--name", name, "--runs-dir", str(runs), *common], env=env, check=True,
                        capture_output=True)
         shutil.copytree(run, snapshot)
-    if not (run / "generator.safetensors").is_file() or _steps(run) < trained:
+    if _steps(run) < trained:
         subprocess.run([sys.executable, "-m", "gankit", "train", "--resume", str(run), f"train.steps={trained}",
                         *common], env=env, check=True, capture_output=True)
     return snapshot, run
 
 
 def _steps(run: Path) -> int:
-    from gankit.engine.checkpoint import generator_step
+    """The step of the run's exported generator (0: none yet)."""
+    from gankit.rundir import RunDir
 
-    try:
-        return generator_step(run)
-    except Exception:
-        return 0
+    return RunDir(run).exported_step() or 0
 
 
 def main() -> None:

@@ -10,14 +10,14 @@ run at a few steps.
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 from pathlib import Path
 
 import torch
 
-from gankit.engine.train import fit, new_run
+from gankit.engine import fit, new_run
+from gankit.rundir import RunDir
 
 STEPS = 50
 SHOWN = [1, 2, 3, 5, 10, 20, 30, 50]
@@ -28,7 +28,7 @@ def losses(runs_root: Path, name: str, overrides: list[str]) -> torch.Tensor:
     session = new_run(None, [f"train.steps={STEPS}", "train.log_every=1", "train.sample_steps=[]", *overrides],
                       name=name, runs_root=runs_root)
     run_dir = fit(session, show_progress=False)
-    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()][1:]
+    records = RunDir(run_dir).records()[1:]
     return torch.tensor([[r[k] for k in ("d_real", "d_fake", "d_loss", "g_loss")] for r in records],
                         dtype=torch.float64)
 

@@ -32,13 +32,12 @@ from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.flop_counter import FlopCounterMode
 
 from gankit.config import build_config
-from gankit.data import load_samples, sample_spec
-from gankit.data.batches import Batches, to_unit_range
+from gankit.data import load_samples
+from gankit.data.batches import to_unit_range
 from gankit.data.sampleset import SampleSet
-from gankit.engine.runner import iterations
-from gankit.engine.speed import Speed, resolve_speed
-from gankit.engine.step import STAT_NAMES, Gan
-from gankit.engine.train import build_gan
+from gankit.engine import TrainableGan
+from gankit.engine.gan import Gan
+from gankit.engine.speed import Speed
 from gankit.errors import UserError
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -70,24 +69,20 @@ def case_config(case: str, batch: int, device: torch.device, settings: list[str]
 
 
 def gankit_iteration(cfg, data: SampleSet, device: torch.device, speed: Speed | None) -> tuple[Callable, Gan]:
-    """gankit's own iteration for ``cfg`` (``speed=None``: the resolved ``cfg.speed``)."""
-    spec = sample_spec(cfg.data)
-    speed = speed or resolve_speed(cfg, device, spec)
-    batches = Batches(data, cfg.train.batch_size, cfg.seed, device, memory_format=speed.memory_format)
-    gan = build_gan(cfg, device, spec, speed)
-    runner = iterations(gan, batches, cfg.train.d_steps)
-    totals = torch.zeros(len(STAT_NAMES), device=device)
+    """gankit's own iteration for ``cfg`` (``speed=None``: the resolved ``cfg.speed``), built and
+    stepped through the engine's public face."""
+    trainable = TrainableGan(cfg, data=data, device=device, speed=speed)
+    totals = torch.zeros(len(trainable.statistic_names()), device=device)
 
     def step(i: int) -> None:
-        totals.add_(runner(i))  # accumulated on the device, as the loop does
+        totals.add_(trainable.iterate())  # accumulated on the device, as the loop does
 
-    return step, gan
+    return step, trainable.gan
 
 
 def textbook_iteration(cfg, data: SampleSet, device: torch.device) -> tuple[Callable, Gan]:
     """The classic example's loop over the same networks, data and batch (and the GAN it trains)."""
-    spec = sample_spec(cfg.data)
-    gan = build_gan(cfg, device, spec, Speed.plain(device.type))
+    gan = TrainableGan(cfg, data=data, device=device, speed=Speed.plain(device.type)).gan
     g, d = gan.generator, gan.discriminator
     opt_g = torch.optim.Adam(g.parameters(), lr=cfg.optim.g.lr, betas=cfg.optim.g.betas)
     opt_d = torch.optim.Adam(d.parameters(), lr=cfg.optim.d.lr, betas=cfg.optim.d.betas)

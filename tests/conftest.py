@@ -39,8 +39,14 @@ def mnist_root(shared_data: Path) -> Path:
 
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Keep decompressed datasets out of the user's home during tests."""
-    os.environ["GANKIT_CACHE"] = str(tmp_path_factory.mktemp("gankit-cache"))
+    """Keep decompressed datasets and trained classifiers out of the user's home during tests.
+    The workers of one `pytest -n` run share it, so each classifier is trained once per run."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp().parent / "gankit-cache"  # this run's folder, beside the workers'
+        shared.mkdir(exist_ok=True)
+        os.environ["GANKIT_CACHE"] = str(shared)
+    else:
+        os.environ["GANKIT_CACHE"] = str(tmp_path_factory.mktemp("gankit-cache"))
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import gankit
-from gankit.api import override_strings
+from gankit.config import override_strings
 
 TINY = {"train.steps": 30, "train.log_every": 10, "train.sample_steps": [0, 20], "train.sample_count": 16,
         "model.g_width": 16, "model.d_width": 8}

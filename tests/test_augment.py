@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from gankit.augment import build_augment, color, cutout, translation
-from gankit.engine.step import Gan
+from gankit.engine.gan import Gan
 
 
 def images(n=8, c=3, size=16):

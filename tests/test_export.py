@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from gankit.config import load_run_config
-from gankit.engine.train import fit, new_run
+from gankit.engine import fit, new_run
 from gankit.errors import UserError
 from gankit.export import METADATA_FILE, export_generator_file
 from gankit.priors import parse_prior

@@ -7,6 +7,9 @@
     run.evaluate()                    # what `gankit eval` measures
     run = gankit.load("runs/demo")    # any run directory, also one the command line made
     gankit.train(resume="runs/demo", overrides={"train.steps": 1200})
+    result = gankit.study("noise", jobs=2)          # a study: result.summary, result.report
+    gankit.export("runs/demo", "onnx", "G.onnx")    # the generator for use outside gankit
+    gankit.serve()                                  # the web lab, until Ctrl-C
 
 The ``gankit`` command is a thin layer over these functions. Every refusal raises
 :class:`gankit.GankitError` (or a subclass), whose message is the command's one line.
@@ -21,40 +24,16 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import torch
-import yaml
 
+from gankit.config import Overrides, override_strings
 from gankit.errors import UserError, machine_error
+from gankit.rundir import RunDir
 
-Overrides = Union[Mapping[str, Any], Sequence[str], None]
 Say = Callable[[str], None]
 
 
 def _say_on_stderr(text: str) -> None:
     print(f"gankit: {text}", file=sys.stderr, flush=True)
-
-
-def override_strings(overrides: Overrides) -> list[str]:
-    """``{"train.steps": 600}`` or ``["train.steps=600"]`` as the ``key=value`` strings the
-    config reads; a mapping's values are written as YAML, so they come back as given."""
-    if overrides is None:
-        return []
-    if isinstance(overrides, str):
-        raise UserError(f"overrides must be a mapping or a list of key=value strings, not the string '{overrides}'")
-    if isinstance(overrides, Mapping):
-        return [f"{key}={_as_yaml(value)}" for key, value in overrides.items()]
-    return [str(item) for item in overrides]
-
-
-def _as_yaml(value: Any) -> str:
-    if isinstance(value, Path):
-        value = str(value)
-    elif isinstance(value, tuple):
-        value = list(value)
-    try:
-        text = yaml.safe_dump(value, default_flow_style=True, width=1 << 30)
-    except yaml.representer.RepresenterError:
-        raise UserError(f"override value {value!r} is not plain data (numbers, strings, lists, mappings)") from None
-    return text.removesuffix("\n...\n").strip()
 
 
 def in_notebook() -> bool:
@@ -81,7 +60,7 @@ def train(preset: Optional[str] = None, overrides: Overrides = None, *, name: Op
     """
     from gankit.engine import distributed
     from gankit.engine.stop import TrainingStopped
-    from gankit.engine.train import fit, new_run, resume_run
+    from gankit.engine import fit, new_run, resume_run
 
     if (generator is None) != (discriminator is None):
         raise UserError("give both generator= and discriminator=, or neither")
@@ -154,11 +133,14 @@ class Run:
         return self.dir.name
 
     @property
+    def files(self) -> RunDir:
+        """The run directory's files (:class:`gankit.rundir.RunDir`)."""
+        return RunDir(self.dir)
+
+    @property
     def records(self) -> list[dict]:
         """The rows of metrics.jsonl, as plain dicts (one per logged step)."""
-        from gankit.track import read_metrics
-
-        return read_metrics(self.dir)
+        return self.files.records()
 
     @property
     def metrics(self):
@@ -181,19 +163,12 @@ class Run:
     @property
     def status(self) -> str:
         """running (a process writes it now), finished, diverged, or stopped."""
-        from gankit.engine.checkpoint import GENERATOR_FILE, exported_step
-
-        try:
-            step = exported_step(self.dir / GENERATOR_FILE)
-        except Exception:  # none yet, or a damaged one (written anew on resume)
-            step = None
-        return run_status(self.dir, self.config.train.steps, self.records, step)
+        return self.files.status(self.config.train.steps)
 
     @property
     def grids(self) -> dict[int, Path]:
         """The sample pictures by step (samples/step_NNNNNN.png)."""
-        pictures = sorted((self.dir / "samples").glob("step_*.png"))
-        return {int(p.stem.removeprefix("step_")): p for p in pictures}
+        return self.files.grids()
 
     def sample(self, n: int = 64, *, prior: Optional[str] = None, label: Optional[int] = None, seed: int = 0,
                raw: bool = False) -> torch.Tensor:
@@ -241,29 +216,59 @@ class Run:
         if grids:
             last = max(grids)
             pictures.append((f"samples at step {last}", grids[last]))
-        if (self.dir / "loss_curve.png").is_file():
-            pictures.append(("losses", self.dir / "loss_curve.png"))
+        if self.files.loss_curve.is_file():
+            pictures.append(("losses", self.files.loss_curve))
         cells = "".join(f'<figure style="display:inline-block;margin:0 1em 0 0;vertical-align:top">'
                         f'<img src="data:image/png;base64,{_base64(path)}" style="max-height:360px">'
                         f"<figcaption>{html.escape(caption)}</figcaption></figure>" for caption, path in pictures)
         return "".join(parts) + f"<div>{cells}</div>"
 
 
-def run_status(run_dir: Path, steps: int, records: Sequence[dict], exported: Optional[int]) -> str:
-    """A run's status from its lock, its metrics rows and the step of its exported generator
-    (None when it has none): running, diverged, finished (exported at ``steps``) or stopped."""
-    from gankit.runlock import is_locked
-
-    if is_locked(run_dir):
-        return "running"
-    if records and any(isinstance(e, dict) and e.get("kind") == "diverged"
-                       for e in records[-1].get("events") or []):
-        return "diverged"
-    return "finished" if exported is not None and exported >= steps else "stopped"
-
-
 def _base64(path: Path) -> str:
     return base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def study(name: str, runs: Sequence[Union[str, Path]] = (), overrides: Overrides = None, *,
+          out: Union[str, Path, None] = None, seeds: Optional[int] = None, steps: Optional[int] = None,
+          jobs: int = 1, cores: Optional[int] = None, executor: str = "local",
+          slurm: Optional[Mapping[str, Any]] = None, priors: Sequence[str] = (),
+          say: Optional[Say] = _say_on_stderr):
+    """Run the study ``name`` (built-in or a study file) as `gankit study` does: train every arm x
+    seed not yet finished in ``out`` (default studies/NAME), measure, judge the claims, write
+    summary.json and report.html. ``runs``: trained runs for a sampling study; ``overrides``: study
+    keys or config keys of every arm. Returns the result (``.summary``, ``.study_dir``, ``.report``);
+    an interrupted study raises :class:`gankit.studies.executors.StudyStopped`, its checkpoints kept."""
+    from gankit.studies.run import StudyOptions, run_study
+
+    options = StudyOptions(out=None if out is None else Path(out), seeds=seeds, steps=steps, jobs=jobs,
+                           cores=cores, executor=executor, slurm=dict(slurm or {}),
+                           overrides=override_strings(overrides), priors=tuple(priors))
+    return run_study(name, [Path(r) for r in runs], options, say=say)
+
+
+def export(run: Union[str, Path, "Run"], format: str, out: Union[str, Path], *, raw: bool = False) -> Path:
+    """Write a run's generator for use outside gankit, as `gankit export` does: ``format`` onnx or
+    torchscript; inputs z (N, z_dim) from the run's prior [and labels]; returns the file written."""
+    from gankit.export import export_generator_file
+
+    folder = run.dir if isinstance(run, Run) else Path(run)
+    return export_generator_file(folder, format, Path(out), raw=raw)
+
+
+def serve(runs_dir: Union[str, Path] = "runs", studies_dir: Union[str, Path] = "studies", *,
+          host: str = "127.0.0.1", port: int = 8000, token: Optional[str] = None, no_token: bool = False,
+          allow_imports: Sequence[str] = (), say: Optional[Say] = None) -> None:
+    """The web lab, as `gankit serve` runs it, until Ctrl-C: every request needs ``token`` (or one
+    generated per start, printed in the address); ``no_token`` only on loopback."""
+    try:
+        import uvicorn  # noqa: F401  (checked here, so a missing one is one line)
+
+        from gankit.web.server import serve as serve_lab
+    except ImportError as err:
+        raise UserError(f"gankit serve needs starlette and uvicorn ({err.name} is missing): "
+                        "pip install 'gankit[web]'") from None
+    serve_lab(Path(runs_dir), Path(studies_dir), host=host, port=port, token=token, no_token=no_token,
+              allow_imports=tuple(allow_imports), say=say)
 
 
 class Measurements(list):

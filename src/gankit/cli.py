@@ -122,9 +122,10 @@ def study(args: tuple[str, ...], out: Optional[Path], seeds: Optional[int], step
     again, it skips finished runs and resumes interrupted ones. key=value sets a study key
     (base=conv1d-sines) or a config key of every arm (train.log_every=10). `gankit studies` lists them.
     """
+    from gankit import api
     from gankit.config import parse_override
+    from gankit.rundir import StudyDir
     from gankit.studies.executors import StudyStopped
-    from gankit.studies.run import StudyOptions, run_study
     from gankit.studies.summary import format_summary
 
     name, rest = args[0], args[1:]
@@ -134,8 +135,6 @@ def study(args: tuple[str, ...], out: Optional[Path], seeds: Optional[int], step
     for text in slurm:
         key, value = parse_override(text)
         parameters[".".join(key)] = value
-    options = StudyOptions(out=out, seeds=seeds, steps=steps, jobs=jobs, cores=cores, executor=executor,
-                           slurm=parameters, overrides=overrides, priors=priors)
     given = {"--out": out, "--seeds": seeds, "--steps": steps, "--jobs": jobs if jobs != 1 else None,
              "--cores": cores, "--executor": executor if executor != "local" else None}
     command = shlex.join(["gankit", "study", *args] + [str(part) for option, value in given.items()
@@ -143,12 +142,13 @@ def study(args: tuple[str, ...], out: Optional[Path], seeds: Optional[int], step
                          + [part for text in slurm for part in ("--slurm", text)]
                          + [part for prior in priors for part in ("--prior", prior)])
     try:
-        result = run_study(name, runs, options, say=_say)
+        result = api.study(name, runs, overrides, out=out, seeds=seeds, steps=steps, jobs=jobs, cores=cores,
+                           executor=executor, slurm=parameters, priors=priors, say=_say)
     except StudyStopped:
         click.echo(f"gankit: study stopped; every training wrote its checkpoint. Continue with: {command}", err=True)
         sys.exit(EXIT_INTERRUPTED)
     click.echo(format_summary(result.summary))
-    click.echo(f"summary: {result.study_dir / 'summary.json'}", err=True)
+    click.echo(f"summary: {StudyDir(result.study_dir).summary}", err=True)
     if result.report is not None:
         click.echo(f"report: {result.report}", err=True)
 
@@ -156,7 +156,7 @@ def study(args: tuple[str, ...], out: Optional[Path], seeds: Optional[int], step
 @cli.command()
 def studies() -> None:
     """List the studies that ship with gankit, with the question each answers."""
-    from gankit.studies.spec import builtin_names, load_study
+    from gankit.studies.study_file import builtin_names, load_study
 
     for name in builtin_names():
         click.echo(f"{name:<16} {load_study(name).question}")
@@ -184,9 +184,9 @@ def export(run: Path, fmt: str, out: Path, raw: bool) -> None:
     Inputs: z (N, z_dim) float32 drawn from the run's prior [and labels (N,) int64 for
     conditional runs]; output: samples (N, ...) in model units, as `gankit sample` makes them.
     """
-    from gankit.export import export_generator_file
+    from gankit import api
 
-    click.echo(str(export_generator_file(run, fmt, out, raw=raw)))
+    click.echo(str(api.export(run, fmt, out, raw=raw)))
 
 
 @cli.command()
@@ -213,17 +213,12 @@ def serve(runs_dir: Path, studies_dir: Path, port: int, host: str, token: Option
     any generator under any prior, starts, stops and resumes trainings (each a `gankit train`
     process), and trains 2-D toy GANs step by step. Prints its address with the token; opens nothing.
     """
-    try:
-        import uvicorn  # noqa: F401  (checked here, so a missing one is one line)
+    from gankit import api
 
-        from gankit.web.server import serve as serve_lab
-    except ImportError as err:
-        raise UserError(f"gankit serve needs starlette and uvicorn ({err.name} is missing): "
-                        "pip install 'gankit[web]'") from None
     source = click.get_current_context().get_parameter_source("token")
     if token is not None and source == click.core.ParameterSource.COMMANDLINE:
         _say("note: a --token on the command line is visible to every account (ps); GANKIT_TOKEN is not")
-    serve_lab(runs_dir, studies_dir, host=host, port=port, token=token, no_token=no_token,
+    api.serve(runs_dir, studies_dir, host=host, port=port, token=token, no_token=no_token,
               allow_imports=allow_imports, say=click.echo)
 
 

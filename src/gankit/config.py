@@ -8,19 +8,20 @@ names, suggests close matches.
 
 from __future__ import annotations
 
-import difflib
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal, Mapping, Optional, Sequence, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gankit.errors import UserError
+from gankit.registry import CONDITIONINGS, FAMILIES, LOSSES, OPTIMIZERS, SOURCES, suggestion
+
+Overrides = Union[Mapping[str, Any], Sequence[str], None]  # {"train.steps": 600} or ["train.steps=600"]
 
 DEFAULT_PRESET = "digits"
 DEFAULT_CLIP = 0.01  # the WGAN paper's clipping bound
-BUILTIN_ARCHS = ("dcgan", "mlp", "cgan-lab", "conv1d")  # the families in gankit.nets.FAMILIES
 READY_MADE_ARCH = "modules"  # a run trained on modules handed to gankit.train(generator=, discriminator=)
 
 
@@ -28,6 +29,12 @@ class Section(BaseModel):
     """Base of every config section: unknown keys are errors, values are checked on assignment."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def _registered(registry, *fields: str):
+    """A field check: the value must be a name in ``registry`` (gankit's units and any registered
+    since); the error names the choices and the close ones."""
+    return field_validator(*fields)(classmethod(lambda cls, name: registry.check(name)))
 
 
 class DataConfig(Section):
@@ -38,8 +45,7 @@ class DataConfig(Section):
     Points: ring8 and grid25, the 2-D Gaussian mixtures.
     """
 
-    source: Literal["digits", "mnist", "fashion-mnist", "cifar10", "folder", "stacked-mnist",
-                    "sines", "sequences", "ring8", "grid25"] = "digits"
+    source: str = "digits"  # a name in gankit.registry.SOURCES
     root: Optional[str] = None  # dataset folder (torchvision sets: torchvision's layout); sequences: the file
     download: bool = True  # torchvision sets: download into `root` when missing
     split: Literal["train", "test"] = "train"
@@ -54,17 +60,19 @@ class DataConfig(Section):
     cache: Optional[str] = None  # folder: where decoded images are cached (default $GANKIT_CACHE/images)
     memory_gb: Optional[float] = Field(None, gt=0)  # folder: larger sets stream from the cache (default: half the RAM)
 
+    _source_known = _registered(SOURCES, "source")
+
 
 class ModelConfig(Section):
     """The networks: one family (``arch``) for G and D, sized by the fields below, plus the
     options every family shares (conditioning, D's output head, D's regularising layers)."""
 
-    # A built-in family, or an import path "package.module:Family" to a gankit.Family defined
-    # elsewhere, or "modules" (recorded by gankit.train for ready-made G and D modules).
+    # A registered family (gankit.registry.FAMILIES), or an import path "package.module:Family" to
+    # a gankit.Family defined elsewhere, or "modules" (recorded by gankit.train for ready-made G and D).
     arch: str = "dcgan"
-    # none | concat: one-hot label joined to z and to D's input | projection: label projected
-    # onto D's features | acgan: D also classifies | kplus1: D has K classes + "fake"
-    conditional: Literal["none", "concat", "projection", "acgan", "kplus1"] = "none"
+    # gankit.registry.CONDITIONINGS: none | concat: one-hot label joined to z and to D's input |
+    # projection: label projected onto D's features | acgan: D also classifies | kplus1: K classes + "fake"
+    conditional: str = "none"
     spectral_norm: bool = False  # spectral normalisation of every D layer
     minibatch_std: bool = False  # append the minibatch standard deviation to D's features
     pack: int = Field(1, ge=1)  # PacGAN: D judges this many samples at once
@@ -76,26 +84,30 @@ class ModelConfig(Section):
     maxout_pieces: int = Field(0, ge=0)  # mlp D: maxout units of this many pieces (0: LeakyReLU)
     d_dropout: float = Field(0.0, ge=0.0, lt=1.0)  # mlp D: dropout before every layer
 
+    _conditioning_known = _registered(CONDITIONINGS, "conditional")
+
     @field_validator("arch")
     @classmethod
     def _known_arch(cls, arch: str) -> str:
         module, colon, name = arch.partition(":")
-        if arch in BUILTIN_ARCHS or arch == READY_MADE_ARCH or (colon and module and name):
+        if arch in FAMILIES or arch == READY_MADE_ARCH or (colon and module and name):
             return arch
-        raise ValueError(f"'{arch}' is neither a built-in family ({', '.join(BUILTIN_ARCHS)}) nor an import "
-                         "path of the form package.module:Family")
+        raise ValueError(f"'{arch}' is neither a registered family{suggestion(arch, FAMILIES.names())} "
+                         f"({', '.join(FAMILIES.names())}) nor an import path of the form package.module:Family")
 
 
 class OptimizerConfig(Section):
     """One optimizer and its hyperparameters."""
 
-    name: Literal["adam", "rmsprop", "sgd"] = "adam"
+    name: str = "adam"  # a name in gankit.registry.OPTIMIZERS
     lr: float = Field(2e-4, gt=0)
     betas: tuple[float, float] = (0.5, 0.999)  # adam
     alpha: float = Field(0.99, gt=0, lt=1)  # rmsprop smoothing constant
     momentum: float = Field(0.0, ge=0, lt=1)  # sgd, rmsprop
     weight_decay: float = Field(0.0, ge=0)
     eps: float = Field(1e-8, gt=0)
+
+    _optimizer_known = _registered(OPTIMIZERS, "name")
 
     @field_validator("betas")
     @classmethod
@@ -120,7 +132,7 @@ class TrainConfig(Section):
     steps: int = Field(5000, ge=1)  # generator steps
     batch_size: int = Field(64, ge=1)
     d_steps: int = Field(1, ge=1)  # k: discriminator steps per generator step
-    loss: Literal["minimax", "non-saturating", "bce", "wasserstein", "hinge", "least-squares"] = "bce"
+    loss: str = "bce"  # a name in gankit.registry.LOSSES
     class_weight: float = Field(1.0, ge=0)  # acgan: weight of the auxiliary classification loss
     prior: str = "normal(0,1)"  # latent prior, see gankit.priors
     device: str = "auto"  # auto | cpu | cuda | cuda:N
@@ -135,6 +147,8 @@ class TrainConfig(Section):
     # fresh: G's step draws new noise (Goodfellow's Algorithm 1) | reuse: G's step is taken on the
     # fake batch of D's last step, as the PyTorch DCGAN example does (one G forward fewer)
     g_noise: Literal["fresh", "reuse"] = "fresh"
+
+    _loss_known = _registered(LOSSES, "loss")
 
     @field_validator("sample_steps")
     @classmethod
@@ -215,14 +229,15 @@ class RunConfig(Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> "RunConfig":
-        if self.model.pack > 1 and self.model.conditional != "none":
+        conditioning = CONDITIONINGS.get(self.model.conditional)
+        if self.model.pack > 1 and conditioning.conditional:
             raise ValueError("model.pack > 1 (PacGAN) works only with model.conditional=none")
         if self.train.batch_size % self.model.pack:
             raise ValueError(f"train.batch_size={self.train.batch_size} must be a multiple of "
                              f"model.pack={self.model.pack}")
-        if self.model.conditional == "kplus1" and self.train.loss != "bce":
-            raise ValueError("model.conditional=kplus1 trains with its own cross-entropy over K+1 "
-                             f"classes; leave train.loss at bce (got {self.train.loss})")
+        if conditioning.loss is not None and self.train.loss != conditioning.loss:
+            raise ValueError(f"model.conditional={self.model.conditional} trains with its own objective "
+                             f"({conditioning.label}); leave train.loss at {conditioning.loss} (got {self.train.loss})")
         if self.speed.graph is True and self.speed.compile:
             raise ValueError("speed.graph and speed.compile are two ways to the same end; choose one")
         return self
@@ -236,7 +251,7 @@ def import_paths(cfg: RunConfig) -> dict[str, str]:
     """The keys of ``cfg`` whose values name code to import ("package.module:Name"), with those
     values: what a run would import beyond gankit (only ``model.arch`` can)."""
     arch = cfg.model.arch
-    return {"model.arch": arch} if arch not in BUILTIN_ARCHS and arch != READY_MADE_ARCH else {}
+    return {"model.arch": arch} if arch not in FAMILIES and arch != READY_MADE_ARCH else {}
 
 
 def shipped_names(package: str, folder: str) -> list[str]:
@@ -261,7 +276,7 @@ def read_named_yaml(name_or_path: str, kind: str, package: str, folder: str) -> 
     else:
         names = shipped_names(package, folder)
         if name_or_path not in names:
-            raise UserError(f"unknown {kind} '{name_or_path}'{_suggest(name_or_path, names)}; "
+            raise UserError(f"unknown {kind} '{name_or_path}'{suggestion(name_or_path, names)}; "
                             f"{'studies' if kind == 'study' else kind + 's'}: {', '.join(names)}")
         text = (resources.files(package) / folder / f"{name_or_path}.yaml").read_text()
         name, what = name_or_path, f"{kind} {name_or_path}"
@@ -331,10 +346,10 @@ def build_config(preset: Optional[str], overrides: list[str]) -> RunConfig:
 
 def load_run_config(run_dir: Path, overrides: list[str] = ()) -> RunConfig:
     """Read a run directory's ``config.yaml`` and apply overrides to it."""
-    path = Path(run_dir) / "config.yaml"
-    if not path.is_file():
-        raise UserError(f"{run_dir} is not a gankit run directory (no config.yaml)")
-    data = _parse_yaml(path.read_text(), str(path))
+    from gankit.rundir import RunDir
+
+    run = RunDir(run_dir)
+    data = _parse_yaml(run.config_text(), str(run.config))
     if isinstance(data, dict) and "speed" not in data:
         data["speed"] = dict(BEFORE_SPEED_SWITCHES)  # a run from before them continues as it ran
     return validate(apply_overrides(data, list(overrides)))
@@ -369,7 +384,28 @@ def _known_keys(section_path: list[str]) -> list[str]:
 
 
 def _suggest(word: str, choices: list[str], prefix: list[str] = ()) -> str:
-    close = difflib.get_close_matches(word, choices, n=3, cutoff=0.5)
-    if not close:
-        return ""
-    return " (did you mean " + " or ".join(".".join([*prefix, c]) for c in close) + "?)"
+    return suggestion(word, choices, "".join(f"{part}." for part in prefix))
+
+
+def override_strings(overrides: Overrides) -> list[str]:
+    """``{"train.steps": 600}`` or ``["train.steps=600"]`` as the ``key=value`` strings the
+    config reads; a mapping's values are written as YAML, so they come back as given."""
+    if overrides is None:
+        return []
+    if isinstance(overrides, str):
+        raise UserError(f"overrides must be a mapping or a list of key=value strings, not the string '{overrides}'")
+    if isinstance(overrides, Mapping):
+        return [f"{key}={_as_yaml(value)}" for key, value in overrides.items()]
+    return [str(item) for item in overrides]
+
+
+def _as_yaml(value: Any) -> str:
+    if isinstance(value, Path):
+        value = str(value)
+    elif isinstance(value, tuple):
+        value = list(value)
+    try:
+        text = yaml.safe_dump(value, default_flow_style=True, width=1 << 30)
+    except yaml.representer.RepresenterError:
+        raise UserError(f"override value {value!r} is not plain data (numbers, strings, lists, mappings)") from None
+    return text.removesuffix("\n...\n").strip()

@@ -19,6 +19,7 @@ import torch
 from gankit.config import RunConfig, load_run_config
 from gankit.errors import UserError
 from gankit.fsutil import atomic_write_bytes
+from gankit.rundir.run import weights_label
 
 FORMATS = ("onnx", "torchscript")
 EXAMPLE_BATCH = 2  # the batch traced with; 1 could be specialised into the graph
@@ -80,7 +81,7 @@ def export_metadata(run_dir: Path, cfg: RunConfig, generator: torch.nn.Module, r
     from gankit.data import sample_spec
 
     spec = sample_spec(cfg.data)
-    weights = "raw" if raw and cfg.train.ema else ("ema" if cfg.train.ema else "trained")
+    weights = weights_label(averaged=bool(cfg.train.ema) and not raw, has_average=bool(cfg.train.ema))
     return {"gankit.run": run_dir.resolve().name, "gankit.prior": cfg.train.prior,
             "gankit.z_dim": str(cfg.model.z_dim), "gankit.num_classes": str(generator.num_classes),
             "gankit.sample_kind": spec.kind, "gankit.sample_shape": json.dumps(list(spec.shape)),

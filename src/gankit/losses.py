@@ -6,7 +6,9 @@ overflow or take the log of zero. The Wasserstein, hinge and least-squares losse
 score (a critic: no sigmoid anywhere).
 
 Each loss is a small object; the training loop only calls ``d_terms`` and ``g_loss`` and
-looks losses up by name in :data:`LOSSES`.
+looks losses up by name in the registry :data:`gankit.registry.LOSSES`, where each registers
+itself (a loss of your own: ``LOSSES.register("name", YourLoss)``, with the attributes of
+:class:`AdversarialLoss`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Protocol
 
 import torch
 import torch.nn.functional as F
+
+from gankit.registry import LOSSES
 
 
 @dataclass
@@ -28,10 +32,12 @@ class DiscriminatorTerms:
 
 
 class AdversarialLoss(Protocol):
-    """What the training loop needs of a loss."""
+    """What the training loop (and the report, the web lab, the health checks) need of a loss."""
 
     name: str
-    outputs_are_logits: bool  # True: D(x) is reported as mean sigmoid(output)
+    outputs_are_logits: bool  # True: D(x) is reported as mean sigmoid(output), and "D has won" is checked
+    unit: str  # the unit of its values: "nats" for the logistic losses
+    saturating: bool  # G's loss flattens where D rejects the fakes (its gradient vanishes)
 
     def derived(self, record: dict) -> dict:
         """Extra logged values computed from the averaged statistics (e.g. a distance estimate)."""
@@ -59,6 +65,8 @@ class Minimax:
 
     name = "minimax"
     outputs_are_logits = True
+    unit = "nats"
+    saturating = True
 
     def derived(self, record: dict) -> dict:
         """Nothing beyond the loss terms."""
@@ -78,6 +86,7 @@ class NonSaturating(Minimax):
     """The paper's practical variant: G minimises -log D(G(z)) instead."""
 
     name = "non-saturating"
+    saturating = False
 
     def g_loss(self, fake_out: torch.Tensor) -> torch.Tensor:
         """mean -log D(G(z))."""
@@ -99,6 +108,8 @@ class CriticLoss(Minimax):
     """Base of the losses on a raw score (no sigmoid): G minimises -mean D(G(z)) unless overridden."""
 
     outputs_are_logits = False
+    unit = "loss units"
+    saturating = False
 
     def g_loss(self, fake_out: torch.Tensor) -> torch.Tensor:
         """-mean D(G(z))."""
@@ -111,6 +122,7 @@ class Wasserstein(CriticLoss):
     (weight clipping, a gradient penalty or spectral normalisation)."""
 
     name = "wasserstein"
+    unit = "critic units"
 
     def d_terms(self, real_out: torch.Tensor, fake_out: torch.Tensor) -> DiscriminatorTerms:
         """-mean D(x) and +mean D(G(z)); their sum is minus the Wasserstein estimate."""
@@ -150,11 +162,10 @@ class LeastSquares(CriticLoss):
         return 0.5 * (fake_out - 1).pow(2).mean()
 
 
-LOSSES: dict[str, type] = {
-    loss.name: loss for loss in (Minimax, NonSaturating, BinaryCrossEntropy, Wasserstein, Hinge, LeastSquares)
-}
+for _loss in (Minimax, NonSaturating, BinaryCrossEntropy, Wasserstein, Hinge, LeastSquares):
+    LOSSES.register(_loss.name, _loss)
 
 
 def build_loss(name: str) -> AdversarialLoss:
     """The loss registered under ``name``."""
-    return LOSSES[name]()
+    return LOSSES.get(name)()

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from gankit.config import RunConfig
 from gankit.losses import AdversarialLoss, DiscriminatorTerms, build_loss
+from gankit.registry import CONDITIONINGS
 
 Labels = Optional[torch.Tensor]
 
@@ -137,11 +138,12 @@ class KPlusOne:
 
 
 def build_objective(cfg: RunConfig, num_classes: Optional[int]) -> Objective:
-    """The objective ``cfg`` asks for (``num_classes`` of the data, for conditional runs)."""
-    conditional = cfg.model.conditional
-    if conditional == "kplus1":
+    """The objective ``cfg`` asks for: the one its conditioning trains with (``num_classes`` of
+    the data, for the conditional runs)."""
+    kind = CONDITIONINGS.get(cfg.model.conditional).objective
+    if kind == "kplus1":
         return KPlusOne(num_classes)
     loss = build_loss(cfg.train.loss)
-    if conditional == "acgan":
+    if kind == "acgan":
         return AuxiliaryClassifier(loss, cfg.train.class_weight)
     return Adversarial(loss)

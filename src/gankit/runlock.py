@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from gankit.errors import UserError, machine_error
-
-LOCK_FILE = ".lock"
+from gankit.rundir.names import LOCK as LOCK_FILE
 
 
 def _holder(path: Path) -> str:

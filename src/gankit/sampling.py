@@ -12,12 +12,13 @@ import torch
 from gankit.config import RunConfig, load_run_config
 from gankit.data import sample_spec
 from gankit.data.sequences import to_data_units
-from gankit.engine.checkpoint import EMA_KEY, GENERATOR_FILE, LAST, import_generator, load_weights, read_checkpoint
+from gankit.engine.checkpoint import EMA_KEY, import_generator, load_weights, read_checkpoint
 from gankit.errors import UserError
 from gankit.fsutil import atomic_write
 from gankit.nets import build_networks, wrap_modules
 from gankit.nets.layers import class_rows
 from gankit.priors import Prior, parse_prior
+from gankit.rundir import RunDir
 from gankit.spec import SampleSpec
 from gankit.track import save_view
 
@@ -34,15 +35,17 @@ def load_generator(run_dir: Path, cfg: Optional[RunConfig] = None, raw: bool = F
         generator, _ = wrap_modules(module, None, cfg.model, sample_spec(cfg.data))
     else:
         generator, _ = build_networks(cfg.model, sample_spec(cfg.data))
-    weights_file = run_dir / GENERATOR_FILE
-    if weights_file.is_file() and not raw:
-        load_weights(generator, import_generator(weights_file), str(weights_file))
-    elif (run_dir / LAST).is_file():
-        payload = read_checkpoint(run_dir / LAST)
+    run = RunDir(run_dir)
+    last = run.last_checkpoint
+    if run.generator.is_file() and not raw:
+        load_weights(generator, import_generator(run.generator), str(run.generator))
+    elif last.is_file():
+        payload = read_checkpoint(last)
         key = EMA_KEY if EMA_KEY in payload and not raw else "generator"
-        load_weights(generator, payload[key], str(run_dir / LAST))
+        load_weights(generator, payload[key], str(last))
     else:
-        needs = LAST if raw else f"{GENERATOR_FILE} or {LAST}"
+        where = last.relative_to(run_dir)
+        needs = where if raw else f"{run.generator.name} or {where}"
         raise UserError(f"{run_dir} has no trained generator yet ({needs})")
     return generator.eval()
 

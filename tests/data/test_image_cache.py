@@ -21,7 +21,7 @@ from gankit.config import DataConfig
 from gankit.data import Batches, load_samples, sample_spec
 from gankit.data.image_cache import IMAGES, INDEX, _build, entry_folder
 from gankit.data.image_files import Decoding, ImageFiles
-from gankit.engine.train import fit, new_run, resume_run
+from gankit.engine import fit, new_run, resume_run
 from gankit.errors import UserError
 from gankit.runlock import DirectoryLock
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from gankit.engine import distributed
-from gankit.engine.train import fit, new_run, resume_run
+from gankit.engine import fit, new_run, resume_run
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 import torch
 
-from gankit.engine.train import Session, fit, generate
+from gankit.engine import Session, fit, generate
 from gankit.metrics.nearest import gap_closed, nearest_report
 
 MIN_GAP_CLOSED = 0.6

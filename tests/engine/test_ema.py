@@ -9,7 +9,7 @@ from torch import nn
 
 from gankit.engine.checkpoint import EMA_KEY, read_checkpoint
 from gankit.engine.ema import WeightAverage, ema_beta
-from gankit.engine.train import fit, new_run, resume_run
+from gankit.engine import fit, new_run, resume_run
 from gankit.sampling import load_generator
 
 TINY = ["model.g_width=16", "model.d_width=8", "train.batch_size=32", "train.sample_steps=[0]",

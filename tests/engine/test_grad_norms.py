@@ -13,9 +13,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit.config import build_config
-from gankit.engine.step import (STAT_NAMES, DStepStatistics, GStepStatistics, Statistics, discriminator_step,
+from gankit.engine.gan import (STAT_NAMES, DStepStatistics, GStepStatistics, Statistics, discriminator_step,
                                 generator_step, train_iteration)
-from gankit.engine.train import initial_statistics, new_run, prepare
+from gankit.engine import initial_statistics, new_run, prepare
 
 PLAIN = ["speed.precision=fp32", "speed.channels_last=false", "speed.fused_optimizer=false", "speed.graph=false"]
 TINY = ["model.arch=mlp", "model.g_width=32", "model.d_width=32", "model.z_dim=8", "data.limit=64",

@@ -11,10 +11,10 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from gankit.engine.checkpoint import kept_checkpoints
+from gankit.rundir import RunDir
 from gankit.engine.health import HealthMonitor, nonfinite
-from gankit.engine.step import batch_spread
-from gankit.engine.train import fit, new_run
+from gankit.engine.gan import batch_spread
+from gankit.engine import fit, new_run
 from gankit.track import MetricsLog, read_metrics
 
 TINY = ["model.g_width=16", "model.d_width=8", "train.batch_size=32", "train.sample_steps=[0]",
@@ -191,7 +191,7 @@ def test_keep_checkpoints_keeps_the_newest_k(tmp_path):
     session = new_run(None, [*TINY, "train.steps=50", "train.checkpoint_every=10", "train.keep_checkpoints=3"],
                       runs_root=tmp_path)
     fit(session, show_progress=False)
-    kept = kept_checkpoints(session.run_dir)
+    kept = RunDir(session.run_dir).kept_checkpoints()
     assert [p.name for p in kept] == ["step_000030.pt", "step_000040.pt", "step_000050.pt"]
     assert os.path.samefile(kept[-1], session.run_dir / "checkpoints" / "last.pt")
     older = torch.load(kept[0], weights_only=True)

@@ -7,7 +7,7 @@ import torch
 
 from gankit.config import OptimizerConfig
 from gankit.engine.optim import build_optimizer, decayed_lr, load_optimizer_state, set_lr
-from gankit.engine.train import fit, new_run
+from gankit.engine import fit, new_run
 
 
 def test_linear_schedule_falls_to_zero_at_the_last_step():

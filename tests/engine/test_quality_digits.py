@@ -10,7 +10,7 @@ from quality import assert_training_beats_untrained
 from gankit.config import DataConfig
 from gankit.data import load_samples
 from gankit.data.batches import to_unit_range
-from gankit.engine.train import new_run
+from gankit.engine import new_run
 
 
 def test_default_preset_beats_the_untrained_generator(tmp_path):

@@ -10,7 +10,7 @@ covers 15 of 25 modes with 1.6% high quality), too long for the suite.
 import pytest
 
 from gankit.data.toys import ring8
-from gankit.engine.train import fit, new_run
+from gankit.engine import fit, new_run
 from gankit.metrics.modes import mode_coverage
 from gankit.sampling import sample
 

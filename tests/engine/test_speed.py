@@ -10,10 +10,10 @@ import yaml
 
 from gankit.config import build_config
 from gankit.data import sample_spec
-from gankit.engine.runner import GraphedIterations, iterations
+from gankit.engine.graphs import GraphedIterations, iterations
 from gankit.engine.speed import bf16_supported, resolve_speed
-from gankit.engine.step import STAT_NAMES
-from gankit.engine.train import fit, new_run, prepare, resume_run
+from gankit.engine.gan import STAT_NAMES
+from gankit.engine import fit, new_run, prepare, resume_run
 from gankit.errors import UserError
 
 PLAIN = ["speed.precision=fp32", "speed.channels_last=false", "speed.fused_optimizer=false", "speed.graph=false"]

@@ -11,7 +11,7 @@ import torch
 import yaml
 from PIL import Image
 
-from gankit.engine.train import fit, new_run, resume_run
+from gankit.engine import fit, new_run, resume_run
 
 FAST = ["train.log_every=1", "train.checkpoint_every=1000", "train.batch_size=16"]
 DIGITS_16 = ["data.source=digits", "data.image_size=16", "data.root=null", "data.limit=256"]

@@ -123,9 +123,10 @@ def test_mnist_classifier_accuracy_and_domain_frechet(mnist_root):
 
 @pytest.mark.xdist_group("classifier")
 def test_stacked_mnist_real_images_cover_the_modes(mnist_root):
-    cfg = build_config("stacked-mnist", [f"data.root={mnist_root}", "data.count=26000"])
+    # 10,000 real images (the protocol draws 26,000): about 10 per mode, enough to find them all
+    cfg = build_config("stacked-mnist", [f"data.root={mnist_root}", "data.count=10000"])
     real = to_model_units(load_samples(cfg.data).samples)
-    results = {r.name: r.value for r in Evaluator(cfg)(FixedSamples(real))}
+    results = {r.name: r.value for r in Evaluator(cfg, samples=10000)(FixedSamples(real))}
     assert results["stacked_modes"] >= 995
     assert results["stacked_kl"] < 0.1
     one_mode = real[:1].repeat(2000, 1, 1, 1)

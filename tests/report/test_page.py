@@ -88,7 +88,7 @@ def test_one_run_with_evaluation_and_gaps(decorated_run, tmp_path):
     out = build_report([decorated_run], tmp_path / "evaluated.html")
     html = out.read_text()
     assert_self_contained(html)
-    assert "Gradient norms" in html and "Evaluation: domain fd" in html
+    assert "Gradient norms" in html and "Evaluation: domain FD" in html
     assert "7 / 8" in html and "domain classifier features, 100 samples" in html and "KL to uniform" in html
     assert "could not be read" in html  # the cut-off last line is said, not hidden
     assert not (decorated_run / "report.html").exists()

@@ -15,7 +15,8 @@ from gankit.studies.plan import State, run_state
 STEPS = 300
 DEADLINE = 600
 STUDY = ("base: ring8\nsteps: 300\nseeds: 2\n"
-         "set: {train.log_every: 10, train.checkpoint_every: 100, train.sample_steps: [0]}\n"
+         "set: {train.log_every: 10, train.checkpoint_every: 100, train.sample_steps: [0],\n"
+         "      model.g_width: 64, model.d_width: 64, train.batch_size: 64}\n"
          "arms:\n  - {name: k1}\n  - {name: k2, set: {train.d_steps: 2}}\n"
          "measure: [quality, convergence, outputs]\n"
          "claims:\n  - {claim: two D steps cover more modes, kind: better, metric: modes, arm: k2, other: k1}\n")

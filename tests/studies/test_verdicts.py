@@ -3,7 +3,7 @@
 import pytest
 from scipy import stats
 
-from gankit.studies.spec import Claim
+from gankit.studies.study_file import Claim
 from gankit.studies.verdicts import CONTRADICTED, INCONCLUSIVE, SUPPORTED, compare, judge
 
 LABELS = {"a": "A", "b": "B", "c": "C"}

@@ -125,7 +125,7 @@ def markers(site) -> list[str]:
 
 # ------------------------------------------------------------------ the token
 
-@pytest.mark.parametrize("path", ["/", "/run/victim", "/toy", "/static/app.js", "/api/runs", "/api/runs/victim",
+@pytest.mark.parametrize("path", ["/", "/run/victim", "/toy", "/static/common.js", "/api/runs", "/api/runs/victim",
                                   "/api/runs/victim/samples.png", "/api/runs/victim/grid/0.png",
                                   "/api/runs/victim/stream?once=1", "/api/session", "/nothing"])
 def test_without_the_token_nothing_answers(server, path):
@@ -164,7 +164,7 @@ def test_the_printed_address_sets_an_http_only_strict_cookie_that_carries_the_pa
     assert cookie.startswith(f"gankit_token_{server.port}={server.token};")
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
     with httpx.Client(cookies=first.cookies, timeout=30) as browser:
-        for path in ("/run/victim", "/static/app.js", "/api/runs"):
+        for path in ("/run/victim", "/static/common.js", "/api/runs"):
             assert browser.get(server.base + path).status_code == 200
 
 

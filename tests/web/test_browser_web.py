@@ -183,7 +183,7 @@ def test_the_run_page_draws_curves_grids_and_samples(opened):
     assert page.evaluate(IMAGE_HASH, samples) != before
     # a far mean still samples
     query = page.locator(samples).get_attribute("data-query")
-    page.locator("#play input.p-mean").fill("-10")
+    page.locator("#play input.p-mu").fill("-10")  # normal(mu,sigma): its sliders come from /api/units
     page.wait_for_function(f"(q) => document.querySelector('{samples}').dataset.query !== q", arg=query)
     assert "prior=normal%28-10%2C1%29" in page.locator(samples).get_attribute("data-query")
     assert page.locator("#play .play .error").is_hidden()

@@ -108,6 +108,18 @@ def test_presets_are_listed(client):
     assert "digits" in presets and "ring8" in presets
 
 
+def test_units_come_from_the_registries(client):
+    from gankit.registry import PRIORS, QUANTITIES
+
+    units = client.get("/api/units").json()
+    assert set(units["quantities"]) == set(QUANTITIES) and set(units["priors"]) == set(PRIORS)
+    assert units["quantities"]["d_real"]["short"] == "D real"
+    assert units["quantities"]["image_coverage"]["share"] is True
+    exponential = units["priors"]["exponential"]
+    assert exponential["form"] == "exponential(rate[,shift])"
+    assert [(p["name"], p["default"]) for p in exponential["parameters"]] == [("rate", None), ("shift", 0.0)]
+
+
 def test_the_list_shows_terminal_runs_and_study_runs_but_no_hidden_folder(client):
     runs = {run["id"]: run for run in client.get("/api/runs").json()["runs"]}
     assert {"tiny", "ring", "mini:a-s0"} <= set(runs) and ".hidden" not in runs
@@ -353,7 +365,7 @@ def test_runs_from_a_terminal_cannot_be_stopped_here(client, lab):
 def test_with_a_token_every_request_needs_it(lab):
     app = create_app(lab / "runs", lab / "studies", token="s3cret-token")
     with TestClient(app) as anonymous:
-        for path in ("/api/runs", "/", "/api/runs/tiny/samples.png", "/static/app.js", "/nothing"):
+        for path in ("/api/runs", "/", "/api/runs/tiny/samples.png", "/static/common.js", "/nothing"):
             assert "token" in one_line_error(anonymous.get(path), 401)
         assert "wrong token" in one_line_error(anonymous.get("/api/runs?token=guess"), 401)
         assert "wrong token" in one_line_error(anonymous.get("/api/runs", headers={"Authorization": "Bearer no"}), 401)

@@ -159,6 +159,8 @@ def _untar_to_cache(archive: Path, root: Path, folder: str) -> Path:
             raise UserError(f"{archive} does not contain {folder}/")
         os.replace(scratch / folder, target / folder)
     except (OSError, tarfile.TarError) as err:
+        if (target / folder).is_dir():  # another process unpacked it meanwhile
+            return target
         raise UserError(f"cannot unpack {archive}: {err}") from None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

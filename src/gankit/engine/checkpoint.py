@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any, Optional
 
@@ -20,15 +19,13 @@ from safetensors.torch import save as safetensors_bytes
 from torch import nn
 
 from gankit.engine.optim import load_optimizer_state
-from gankit.engine.step import Gan
+from gankit.engine.gan import Gan
 from gankit.errors import UserError, machine_error
 from gankit.fsutil import atomic_write_bytes
+from gankit.rundir import RunDir
+from gankit.rundir.run import weights_label
 
 FORMAT = 1
-CHECKPOINTS = Path("checkpoints")
-LAST = CHECKPOINTS / "last.pt"
-KEPT = re.compile(r"step_(\d{6,})\.pt")  # checkpoints/step_NNNNNN.pt, kept with train.keep_checkpoints > 1
-GENERATOR_FILE = "generator.safetensors"
 EMA_KEY = "generator_ema"  # the moving average of G's weights, in checkpoints of runs with train.ema
 
 
@@ -49,7 +46,8 @@ def save_checkpoint(run_dir: Path, gan: Gan, step: int, device: torch.device,
     (last.pt is then a hard link to the newest: no extra space). The payload is serialised in
     memory first, so a full disk fails in one write and leaves the previous checkpoint as it was.
     """
-    path = Path(run_dir) / LAST
+    run = RunDir(run_dir)
+    path = run.last_checkpoint
     payload = {
         "format": FORMAT,
         "step": step,
@@ -68,10 +66,10 @@ def save_checkpoint(run_dir: Path, gan: Gan, step: int, device: torch.device,
     if keep <= 1:
         atomic_write_bytes(path, buffer.getbuffer())
         return path
-    kept = path.parent / f"step_{step:06d}.pt"
+    kept = run.kept_checkpoint(step)
     atomic_write_bytes(kept, buffer.getbuffer())
     _link_atomically(kept, path)
-    for old in kept_checkpoints(run_dir)[:-keep]:
+    for old in run.kept_checkpoints()[:-keep]:
         old.unlink(missing_ok=True)
     return path
 
@@ -86,13 +84,6 @@ def _link_atomically(target: Path, link: Path) -> None:
     except OSError as err:
         temporary.unlink(missing_ok=True)
         raise machine_error(err, "write", link) from None
-
-
-def kept_checkpoints(run_dir: Path) -> list[Path]:
-    """The run's kept checkpoints (``checkpoints/step_NNNNNN.pt``), oldest first."""
-    folder = Path(run_dir) / CHECKPOINTS
-    found = [p for p in folder.glob("step_*.pt") if KEPT.fullmatch(p.name)] if folder.is_dir() else []
-    return sorted(found, key=lambda p: int(KEPT.fullmatch(p.name).group(1)))
 
 
 def read_checkpoint(path: Path) -> dict[str, Any]:
@@ -154,9 +145,9 @@ def restore(gan: Gan, payload: dict[str, Any], device: torch.device, path: Path,
 def export_generator(run_dir: Path, generator: nn.Module, step: int, averaged: bool = False) -> Path:
     """Write the generator's weights as ``generator.safetensors`` (atomically); ``averaged``
     says in its metadata that they are the moving average of G's weights."""
-    path = Path(run_dir) / GENERATOR_FILE
+    path = RunDir(run_dir).generator
     tensors = {k: v.detach().cpu().contiguous() for k, v in generator.state_dict().items()}
-    metadata = {"step": str(step), "format": json.dumps(FORMAT), "weights": "ema" if averaged else "raw"}
+    metadata = {"step": str(step), "format": json.dumps(FORMAT), "weights": weights_label(averaged, averaged)}
     atomic_write_bytes(path, safetensors_bytes(tensors, metadata=metadata))
     return path
 
@@ -169,20 +160,14 @@ def import_generator(path: Path) -> dict[str, torch.Tensor]:
         raise UserError(f"generator weights {path} are corrupt ({type(err).__name__})") from None
 
 
-def exported_step(path: Path) -> int:
-    """The training step recorded in an exported generator file (generator.safetensors)."""
-    from safetensors import safe_open
-
-    with safe_open(str(path), "pt") as handle:
-        return int((handle.metadata() or {}).get("step", 0))
+def checkpoint_step(run_dir: Path) -> Optional[int]:
+    """The step of a run's last checkpoint (None when it has none)."""
+    path = RunDir(run_dir).last_checkpoint
+    return int(read_checkpoint(path)["step"]) if path.is_file() else None
 
 
-def generator_step(run_dir: Path) -> int:
-    """The training step of a run's exported generator (or of its last checkpoint)."""
-    path = Path(run_dir) / GENERATOR_FILE
-    if path.is_file():
-        try:
-            return exported_step(path)
-        except Exception:
-            raise UserError(f"generator weights {path} are corrupt") from None
-    return int(read_checkpoint(Path(run_dir) / LAST)["step"])
+def weights_step(run_dir: Path) -> int:
+    """The training step of the weights a run is sampled from: its exported generator's, or its
+    last checkpoint's (a UserError when it has neither)."""
+    exported = RunDir(run_dir).exported_step()
+    return exported if exported is not None else int(read_checkpoint(RunDir(run_dir).last_checkpoint)["step"])

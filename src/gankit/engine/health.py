@@ -20,16 +20,17 @@ from typing import Optional
 
 import torch
 
-from gankit.engine.step import STAT_NAMES, Gan, rounded
+from gankit.engine.gan import STAT_NAMES, Gan, rounded
+from gankit.quantities import describe
+from gankit.registry import LOSSES
 
 WEIGHT_NORMS = ("g_weight_norm", "d_weight_norm")  # logged beside the statistics
 
-PROBABILITY_LOSSES = ("minimax", "non-saturating", "bce")  # D's outputs read as probabilities
 # D has won: mean D(G(z)) under BELOW, after the warm-up, for at least STRETCH of the planned steps
 # (and MIN_LOGS logs), until it rises over RECOVERED. With the minimax G loss that stalls G at once
 # (its gradient vanishes); the non-saturating loss keeps G learning against a confident D (a DCGAN
 # at D(G(z)) about 0.05 for hundreds of steps is normal), so only a D that wins outright, for long, counts.
-D_WON_MINIMAX = (0.05, 0.05)  # (BELOW, STRETCH)
+D_WON_SATURATING = (0.05, 0.05)  # (BELOW, STRETCH) for a saturating G loss (minimax)
 D_WON_OTHER = (0.01, 0.2)
 D_WON_RECOVERED = 0.1
 EXPLODING_FACTOR = 1e4  # a loss this many times its starting scale, or weights this many times their start
@@ -42,13 +43,7 @@ DIVERSITY_KEPT = 0.5  # ...or the evaluated diversity falls below this share of 
 WARM_UP = (0.05, 200)
 MIN_LOGS = 3  # a condition must hold this many logs in a row
 
-LOSSES = ("d_loss", "g_loss", "d_real", "d_fake")
-DESCRIPTIONS = {
-    "d_real": "D's loss on real samples", "d_fake": "D's loss on fake samples", "d_loss": "D's loss",
-    "g_loss": "G's loss", "d_x": "D(x)", "d_g_z": "D(G(z))", "d_penalty": "D's penalty",
-    "g_grad_norm": "G's gradient", "d_grad_norm": "D's gradient", "fake_spread": "the fake batch's spread",
-    "g_weight_norm": "G's weights", "d_weight_norm": "D's weights",
-}
+LOSS_STATS = ("d_loss", "g_loss", "d_real", "d_fake")  # watched for explosions, with the weight norms
 
 
 def weight_norms(gan: Gan) -> torch.Tensor:
@@ -75,9 +70,9 @@ def nonfinite(values: dict[str, float]) -> list[str]:
 def divergence_message(step: int, names: list[str], values: dict[str, float], saved_step: Optional[int],
                        run_dir: object) -> str:
     """One line: at which step what became non-finite, what is kept, how to go on."""
-    first = sorted(names, key=lambda n: (n not in WEIGHT_NORMS, n not in LOSSES))[:3]
+    first = sorted(names, key=lambda n: (n not in WEIGHT_NORMS, n not in LOSS_STATS))[:3]
     kinds = " or ".join(sorted({"infinite" if math.isinf(values[n]) else "NaN" for n in names}))
-    listed = [f"{DESCRIPTIONS.get(n, n)} ({n})" for n in first]
+    listed = [f"{describe(n).description or n} ({n})" for n in first]
     broken = ", ".join(listed[:-1]) + (" and " if len(listed) > 1 else "") + listed[-1]
     if len(names) > len(first):
         more = len(names) - len(first)
@@ -126,7 +121,7 @@ class HealthMonitor:
         values = {k: float(v) for k, v in values.items()
                   if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}
         if not self._start:
-            self._start = {k: abs(float(values[k])) for k in LOSSES + WEIGHT_NORMS if k in values}
+            self._start = {k: abs(float(values[k])) for k in LOSS_STATS + WEIGHT_NORMS if k in values}
         found = [self._d_won(step, values), self._exploding(step, values), self._collapse(step, values)]
         return [event for event in found if event is not None]
 
@@ -147,7 +142,8 @@ class HealthMonitor:
         if not self.probabilities or self._warming_up(step) or "d_g_z" not in values:
             return None
         d_g_z = values["d_g_z"]
-        below, stretch = D_WON_MINIMAX if self.loss == "minimax" else D_WON_OTHER
+        saturating = getattr(LOSSES.find(self.loss), "saturating", False)
+        below, stretch = D_WON_SATURATING if saturating else D_WON_OTHER
         if d_g_z < below:
             self._d_won_since = step if self._d_won_since is None else self._d_won_since
             self._d_won_logs += 1
@@ -155,8 +151,8 @@ class HealthMonitor:
             self._d_won_since, self._d_won_logs = None, 0
         long = (self._d_won_since is not None and self._d_won_logs >= MIN_LOGS
                 and step - self._d_won_since >= stretch * self.steps)
-        if self.loss == "minimax":
-            why = ("so G's minimax loss log(1 - D(G(z))) is flat there: its gradient vanishes and G learns little. "
+        if saturating:
+            why = (f"so G's {self.loss} loss (log(1 - D(G(z))) for minimax) is flat there: its gradient vanishes and G learns little. "
                    "Try the non-saturating G loss (train.loss=non-saturating), a smaller D learning rate "
                    "(optim.d.lr) or fewer D steps (train.d_steps)")
         else:
@@ -169,7 +165,7 @@ class HealthMonitor:
 
     def _exploding(self, step: int, values: dict) -> Optional[Event]:
         worst = None
-        for key in LOSSES + WEIGHT_NORMS:
+        for key in LOSS_STATS + WEIGHT_NORMS:
             if key in values and key in self._start:
                 scale = max(1.0, self._start[key])
                 if abs(values[key]) > EXPLODING_FACTOR * scale and (worst is None or abs(values[key]) > worst[1]):
@@ -178,7 +174,7 @@ class HealthMonitor:
             return self._once("exploding", False, "")
         key, value, start = worst
         return self._once("exploding", True,
-                          f"{DESCRIPTIONS[key]} {'are' if key in WEIGHT_NORMS else 'is'} exploding: "
+                          f"{describe(key).description} {'are' if key in WEIGHT_NORMS else 'is'} exploding: "
                           f"{key} = {value:.3g} at step {step} (it was {start:.3g} at the start). "
                           "The learning rates are probably too high (optim.g.lr, optim.d.lr)")
 

@@ -1,33 +1,58 @@
-"""Optimizers built from their config section."""
+"""Optimizers built from their config section, each registered in
+:data:`gankit.registry.OPTIMIZERS` with how it is built and whether torch has a fused kernel for it."""
 
 from __future__ import annotations
 
 import math
-from typing import Iterable, Optional
+from dataclasses import dataclass
+from typing import Callable, Iterable, Optional
 
 import torch
 
 from gankit.config import OptimizerConfig
+from gankit.registry import OPTIMIZERS
+
+
+@dataclass(frozen=True)
+class OptimizerKind:
+    """One optimizer: ``build(params, lr, cfg, fused, capturable)`` and what it can do."""
+
+    label: str
+    build: Callable[..., torch.optim.Optimizer]
+    fused: bool  # torch has one fused kernel per step for it (speed.fused_optimizer)
+
+
+def _adam(params, lr, cfg: OptimizerConfig, fused: bool, capturable: bool) -> torch.optim.Optimizer:
+    extra = {"fused": True} if fused else {}
+    return torch.optim.Adam(params, lr=lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay,
+                            capturable=capturable, **extra)
+
+
+def _rmsprop(params, lr, cfg: OptimizerConfig, fused: bool, capturable: bool) -> torch.optim.Optimizer:
+    return torch.optim.RMSprop(params, lr=lr, alpha=cfg.alpha, eps=cfg.eps, momentum=cfg.momentum,
+                               weight_decay=cfg.weight_decay, capturable=capturable)
+
+
+def _sgd(params, lr, cfg: OptimizerConfig, fused: bool, capturable: bool) -> torch.optim.Optimizer:
+    return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
+                           fused=True if fused else None)
+
+
+OPTIMIZERS.register("adam", OptimizerKind("Adam", _adam, fused=True))
+OPTIMIZERS.register("rmsprop", OptimizerKind("RMSProp", _rmsprop, fused=False))
+OPTIMIZERS.register("sgd", OptimizerKind("SGD", _sgd, fused=True))
 
 
 def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: OptimizerConfig, *, fused: bool = False,
                     capturable: bool = False, lr_on: Optional[torch.device] = None) -> torch.optim.Optimizer:
-    """Adam, RMSProp or SGD with the hyperparameters of ``cfg``.
+    """The optimizer ``cfg.name`` registers, with the hyperparameters of ``cfg``.
 
-    ``fused``: one fused kernel per step (Adam, SGD). ``capturable``: the step can be recorded
-    in a CUDA graph (its step counters live on the device). ``lr_on``: keep the learning rate
-    as a tensor on that device, so that a recorded step reads the rate :func:`set_lr` writes.
+    ``fused``: one fused kernel per step (where torch has one). ``capturable``: the step can be
+    recorded in a CUDA graph (its step counters live on the device). ``lr_on``: keep the learning
+    rate as a tensor on that device, so that a recorded step reads the rate :func:`set_lr` writes.
     """
     lr = cfg.lr if lr_on is None else torch.tensor(cfg.lr, dtype=torch.float32, device=lr_on)
-    if cfg.name == "adam":
-        extra = {"fused": True} if fused else {}
-        return torch.optim.Adam(params, lr=lr, betas=cfg.betas, eps=cfg.eps,
-                                weight_decay=cfg.weight_decay, capturable=capturable, **extra)
-    if cfg.name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, alpha=cfg.alpha, eps=cfg.eps, momentum=cfg.momentum,
-                                   weight_decay=cfg.weight_decay, capturable=capturable)
-    return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
-                           fused=True if fused else None)
+    return OPTIMIZERS.get(cfg.name).build(params, lr, cfg, fused, capturable)
 
 
 def decayed_lr(base_lr: float, schedule: str, step: int, total_steps: int) -> float:

@@ -15,10 +15,10 @@ import torch
 
 from gankit.config import RunConfig
 from gankit.errors import UserError
+from gankit.registry import OPTIMIZERS
 from gankit.spec import SampleSpec
 
 CONV_IMAGE_ARCHS = ("dcgan", "cgan-lab")  # families whose image nets are 2-D convolutions
-FUSED_OPTIMIZERS = ("adam", "sgd")  # torch has a fused kernel for these (not for RMSProp)
 
 
 @dataclass(frozen=True)
@@ -96,14 +96,15 @@ def resolve_speed(cfg: RunConfig, device: torch.device, spec: SampleSpec, world_
 
     channels_last = conv_images if wanted.channels_last == "auto" else bool(wanted.channels_last)
 
-    fusable = cfg.optim.g.name in FUSED_OPTIMIZERS and cfg.optim.d.name in FUSED_OPTIMIZERS
+    fusable = OPTIMIZERS.get(cfg.optim.g.name).fused and OPTIMIZERS.get(cfg.optim.d.name).fused
     if wanted.fused_optimizer == "auto":
         fused = fusable
     else:
         fused = bool(wanted.fused_optimizer)
         if fused and not fusable:
+            fused = [name for name, kind in OPTIMIZERS.items() if kind.fused]
             raise UserError("speed.fused_optimizer=true but torch has fused kernels only for "
-                            f"{' and '.join(FUSED_OPTIMIZERS)} (optim.g.name={cfg.optim.g.name}, "
+                            f"{' and '.join(fused)} (optim.g.name={cfg.optim.g.name}, "
                             f"optim.d.name={cfg.optim.d.name})")
 
     obstacle = graph_obstacle(cfg, device, world_size, from_host)

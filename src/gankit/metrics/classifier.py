@@ -26,6 +26,7 @@ from gankit.data import load_samples, to_unit_range
 from gankit.data.sampleset import cache_dir
 from gankit.errors import UserError
 from gankit.fsutil import atomic_write
+from gankit.runlock import DirectoryLock
 
 FEATURES = 128
 EPOCHS = 4
@@ -153,21 +154,41 @@ def domain_classifier(source: str, image_size: int, root: Optional[str] = None,
         raise UserError(f"no domain classifier for data.source={source}; gankit trains one for "
                         f"{', '.join(CLASSIFIABLE)}")
     path = cache_path(source, image_size)
-    if path.is_file():
-        try:
-            with safe_open(str(path), "pt") as handle:
-                meta = handle.metadata()
-            network = DigitClassifier(image_size)
-            network.load_state_dict(load_file(str(path)))
-            return DomainClassifier(network.eval(), source, image_size, float(meta["test_accuracy"]),
-                                    int(meta["test_samples"]))
-        except Exception:  # a damaged cache entry is retrained, not trusted
-            pass
-    if progress is not None:
-        progress(f"training the {source} domain classifier (once; cached in {path.parent})")
-    trained = train_classifier(source, image_size, root)
-    tensors = {k: v.contiguous() for k, v in trained.network.state_dict().items()}
-    with atomic_write(path, "wb") as handle:
-        handle.write(safetensors_bytes(tensors, metadata={"test_accuracy": repr(trained.test_accuracy),
-                                                          "test_samples": str(trained.test_samples)}))
-    return trained
+    cached = _cached(path, source, image_size)
+    if cached is not None:
+        return cached
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # One process trains, the others wait for it and read what it wrote (studies and test workers
+    # evaluate side by side).
+    lock = DirectoryLock(path.parent, what="classifier cache")
+    lock.acquire(waiting=lambda holder: progress and progress(f"waiting for {holder}, which trains a classifier"))
+    try:
+        cached = _cached(path, source, image_size)
+        if cached is not None:
+            return cached
+        if progress is not None:
+            progress(f"training the {source} domain classifier (once; cached in {path.parent})")
+        trained = train_classifier(source, image_size, root)
+        tensors = {k: v.contiguous() for k, v in trained.network.state_dict().items()}
+        with atomic_write(path, "wb") as handle:
+            handle.write(safetensors_bytes(tensors, metadata={"test_accuracy": repr(trained.test_accuracy),
+                                                              "test_samples": str(trained.test_samples)}))
+        return trained
+    finally:
+        lock.release()
+
+
+def _cached(path: Path, source: str, image_size: int) -> Optional[DomainClassifier]:
+    """The classifier cached at ``path`` (None when there is none or it is damaged: then it is
+    retrained, not trusted)."""
+    if not path.is_file():
+        return None
+    try:
+        with safe_open(str(path), "pt") as handle:
+            meta = handle.metadata()
+        network = DigitClassifier(image_size)
+        network.load_state_dict(load_file(str(path)))
+        return DomainClassifier(network.eval(), source, image_size, float(meta["test_accuracy"]),
+                                int(meta["test_samples"]))
+    except Exception:
+        return None

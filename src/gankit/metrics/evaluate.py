@@ -13,20 +13,20 @@ torch-fidelity.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Optional
 
 import torch
 
 from gankit.config import RunConfig, load_run_config
-from gankit.data import load_samples, sample_spec, to_model_units
+from gankit.data import load_samples, sample_spec, source_of, to_model_units
 from gankit.data.sequences import DATA_SEED, held_out_sines
 from gankit.data.toys import MIXTURES
 from gankit.errors import UserError
 from gankit.fsutil import atomic_write_text
 from gankit.metrics.classes import class_histogram, kl_to_uniform, label_accuracy, stacked_modes
-from gankit.metrics.classifier import CLASSIFIABLE, domain_classifier
+from gankit.metrics.classifier import domain_classifier
 from gankit.metrics.diversity import DIVERSITY_SAMPLES, diversity_ratio
 from gankit.metrics.diversity import protocol as diversity_protocol
 from gankit.metrics.feature_sets import NEIGHBOURS, Pairs, fidelity_diversity, kernel_distance, standardized
@@ -39,30 +39,21 @@ from gankit.metrics.sequences import (MEDIAN_LIMIT, KernelReference, kernel_refe
                                       sequence_features)
 from gankit.nets.layers import inference
 from gankit.priors import parse_prior
+from gankit.quantities import describe
+from gankit.registry import SOURCES
+from gankit.rundir import Measurement, RunDir
 
 TOY_SAMPLES = 2500  # the VEEGAN / PacGAN protocol
 STACKED_SAMPLES = 26000  # the VEEGAN / PacGAN Stacked MNIST protocol
 IMAGE_SAMPLES = 10000
 SEQUENCE_SAMPLES = 2000
-SEQUENCE_SOURCES = ("sines", "sequences")
 REFERENCE_LIMIT = 10000
 FEATURE_SAMPLES = 5000  # generated images measured in the random encoder's features...
 FEATURE_REFERENCE = 5000  # ...against the first this many real ones
-TEST_SPLIT_SOURCES = ("mnist", "fashion-mnist", "cifar10", "stacked-mnist")  # have a test split to compare with
 SAMPLE_SEED = 12345  # evaluation draws its own noise: it never touches the training RNGs
 BATCH = 500
 
 Progress = Optional[Callable[[str], None]]
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """One number and how it was measured."""
-
-    name: str
-    value: float
-    protocol: str
-    out_of: Optional[int] = None  # counts (modes): how many there are
 
 
 def generate_samples(generator: torch.nn.Module, cfg: RunConfig, n: int,
@@ -120,18 +111,22 @@ class Evaluator:
     @staticmethod
     def supported() -> list[str]:
         """Data sources with built-in metrics (any images have the random encoder's)."""
-        return [*MIXTURES, *CLASSIFIABLE, "stacked-mnist", *SEQUENCE_SOURCES, "any images"]
+        return [name for name, source in SOURCES.items() if source.evaluation != "features"] + ["any images"]
+
+    def evaluation(self) -> Optional[str]:
+        """How this run's samples are measured: its source's evaluation ("modes", "stacked",
+        "sequences", "classifier" for grey images, "features" for any images), or None."""
+        data = self.cfg.data
+        evaluation = source_of(data).evaluation
+        if evaluation == "classifier" and data.channels != 1:
+            evaluation = "features"
+        if evaluation == "features" and sample_spec(data).kind != "images":
+            return None
+        return evaluation
 
     def applicable(self) -> bool:
         """Whether any metric applies to this run."""
-        return (self.cfg.data.source in self.supported() or self._any_images() or self.inception)
-
-    def _any_images(self) -> bool:
-        """Images that no classifier judges: measured in the random encoder's features."""
-        data = self.cfg.data
-        if data.source == "stacked-mnist" or (data.source in CLASSIFIABLE and data.channels == 1):
-            return False
-        return sample_spec(data).kind == "images"
+        return self.evaluation() is not None or self.inception
 
     def classifier(self, source: str):
         """The domain classifier (trained and cached on first use)."""
@@ -145,18 +140,10 @@ class Evaluator:
         """Every applicable measurement of ``generator``, sampled from the training prior or ``prior``
         (a prior it was not trained with: the protocols then say so)."""
         self._prior = prior
-        source = self.cfg.data.source
-        results: list[Measurement] = []
-        if source in MIXTURES:
-            results += self._modes(generator, device)
-        elif source == "stacked-mnist":
-            results += self._stacked(generator, device)
-        elif source in SEQUENCE_SOURCES:
-            results += self._sequences(generator, device)
-        elif source in CLASSIFIABLE and self.cfg.data.channels == 1:
-            results += self._domain(generator, device)
-        elif self._any_images():
-            results += self._features(generator, device)
+        measures = {"modes": self._modes, "stacked": self._stacked, "sequences": self._sequences,
+                    "classifier": self._domain, "features": self._features}
+        evaluation = self.evaluation()
+        results: list[Measurement] = measures[evaluation](generator, device) if evaluation else []
         results.append(self._diversity(generator, device))
         if self.inception:
             results += self._inception(generator, device)
@@ -215,12 +202,16 @@ class Evaluator:
                                        f"share classified as the requested label, classes in turn, {basis}"))
         return results
 
+    def _comparison_split(self) -> str:
+        """The split generated images are compared with: the test split where the source has one."""
+        return "test" if source_of(self.cfg.data).test_split else "train"
+
     def feature_reference(self) -> tuple[torch.Tensor, str]:
         """The random encoder's features of the real images compared with (computed once), and
         what those images are: the test split where the data has one, else the first
         FEATURE_REFERENCE images the run trains on."""
         if self._feature_reference is None:
-            split = "test" if self.cfg.data.source in TEST_SPLIT_SOURCES else "train"
+            split = self._comparison_split()
             data_cfg = self.cfg.data.model_copy(update={"split": split, "limit": FEATURE_REFERENCE, "download": False})
             data = load_samples(data_cfg)
             name = (f"{self.cfg.data.source} test split ({len(data)} images)" if split == "test"
@@ -298,11 +289,11 @@ class Evaluator:
         ]
 
     def _inception(self, generator, device) -> list[Measurement]:
-        if self.cfg.data.channels not in (1, 3) or self.cfg.data.source in (*MIXTURES, *SEQUENCE_SOURCES):
+        if sample_spec(self.cfg.data).kind != "images" or self.cfg.data.channels not in (1, 3):
             raise UserError("Inception metrics need images")
         n = self.samples or IMAGE_SAMPLES
         if self._reference_images is None:
-            split = "test" if self.cfg.data.source in TEST_SPLIT_SOURCES else "train"
+            split = self._comparison_split()
             self._reference_images = _reference(self.cfg, split)
             self._inception_reference = f"{self.cfg.data.source} {split} split ({len(self._reference_images)} images)"
         images, _ = self._generate(generator, n, device)
@@ -321,15 +312,13 @@ def _fidelity_version() -> str:
 def format_table(measurements: list[Measurement]) -> str:
     """The measurements as an aligned text table, e.g. ``modes 24/25``-style lines."""
     lines = []
-    shares = {"high_quality", "class_accuracy", "precision", "recall", "image_precision", "image_recall",
-              "image_coverage"}
-    small = {"seq_fd", "seq_mmd", "image_kid"}  # often below 1e-3: four significant digits, not four decimals
     for m in measurements:
+        quantity = describe(m.name)
         if m.out_of is not None:
             shown = f"{int(m.value)}/{m.out_of}"
-        elif m.name in shares:
+        elif quantity.share:
             shown = f"{100 * m.value:.2f}%"
-        elif m.name in small:
+        elif quantity.small:
             shown = f"{m.value:.4g}"
         else:
             shown = f"{m.value:.4f}"
@@ -342,7 +331,7 @@ def evaluate_run(run_dir: Path, *, samples: Optional[int] = None, inception: boo
                  module: Optional[torch.nn.Module] = None) -> tuple[Path, list[Measurement]]:
     """Evaluate a run's generator; write ``eval/step_NNNNNN.json`` in the run and return it
     with the measurements. ``module``: for runs trained on a ready-made G, a fresh one of its class."""
-    from gankit.engine.checkpoint import generator_step
+    from gankit.engine.checkpoint import weights_step
     from gankit.sampling import load_generator
 
     run_dir = Path(run_dir)
@@ -351,8 +340,8 @@ def evaluate_run(run_dir: Path, *, samples: Optional[int] = None, inception: boo
                           inception_weights=inception_weights, progress=progress)
     generator = load_generator(run_dir, cfg, module=module)
     measurements = evaluator(generator)
-    step = generator_step(run_dir)
-    path = run_dir / "eval" / f"step_{step:06d}.json"
-    payload = {"run": run_dir.name, "step": step, "measurements": [asdict(m) for m in measurements]}
+    step = weights_step(run_dir)
+    path = RunDir(run_dir).eval_file(step)
+    payload = {"run": run_dir.name, "step": step, "measurements": [m.to_dict() for m in measurements]}
     atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
     return path, measurements

@@ -24,8 +24,8 @@ from torch.nn.utils.parametrizations import spectral_norm
 from gankit.config import READY_MADE_ARCH, ModelConfig
 from gankit.errors import UserError
 from gankit.nets import cgan_lab, conv1d, dcgan, mlp
-from gankit.nets.heads import HEADS
 from gankit.nets.layers import MinibatchStd, label_channels, one_hot, pack_samples
+from gankit.registry import CONDITIONINGS, FAMILIES
 from gankit.spec import SampleSpec
 
 
@@ -48,12 +48,10 @@ class Family:
     init: Optional[Callable[[nn.Module], None]] = None  # applied to the whole of G and D
 
 
-FAMILIES: dict[str, Family] = {
-    "dcgan": Family(("images",), dcgan.generator, dcgan.discriminator_body, dcgan.init_weights),
-    "mlp": Family(("images", "sequences", "points"), mlp.generator, mlp.discriminator_body),
-    "cgan-lab": Family(("images",), cgan_lab.generator, cgan_lab.discriminator_body),
-    "conv1d": Family(("sequences",), conv1d.generator, conv1d.discriminator_body, conv1d.init_weights),
-}
+FAMILIES.register("dcgan", Family(("images",), dcgan.generator, dcgan.discriminator_body, dcgan.init_weights))
+FAMILIES.register("mlp", Family(("images", "sequences", "points"), mlp.generator, mlp.discriminator_body))
+FAMILIES.register("cgan-lab", Family(("images",), cgan_lab.generator, cgan_lab.discriminator_body))
+FAMILIES.register("conv1d", Family(("sequences",), conv1d.generator, conv1d.discriminator_body, conv1d.init_weights))
 
 
 class Generator(nn.Module):
@@ -96,10 +94,11 @@ class Discriminator(nn.Module):
 
 
 def family_of(arch: str) -> Family:
-    """The family ``model.arch`` names: a built-in one, or the :class:`Family` at the import
+    """The family ``model.arch`` names: a registered one, or the :class:`Family` at the import
     path ``package.module:Name`` (any import problem is a one-line UserError)."""
-    if arch in FAMILIES:
-        return FAMILIES[arch]
+    family = FAMILIES.find(arch)
+    if family is not None:
+        return family
     if arch == READY_MADE_ARCH:
         raise UserError("this run was trained on ready-made modules (gankit.train(generator=..., "
                         "discriminator=...)); nothing can rebuild them from config.yaml: load it with "
@@ -127,17 +126,19 @@ def build_networks(cfg: ModelConfig, spec: SampleSpec) -> tuple[Generator, Discr
     if spec.kind not in family.kinds:
         raise UserError(f"model.arch={cfg.arch} makes {' or '.join(family.kinds)}, but the data are "
                         f"{spec.kind}; use model.arch={_suggest_arch(spec.kind)}")
+    conditioning = CONDITIONINGS.get(cfg.conditional)
     classes = 0
-    if cfg.conditional != "none":
+    if conditioning.conditional:
         if not spec.num_classes:
             raise UserError(f"model.conditional={cfg.conditional} needs labelled data; this data "
                             "source has no labels")
         classes = spec.num_classes
     generator = Generator(family.generator(cfg.z_dim + classes, spec, cfg), classes)
-    in_channels = spec.channels * cfg.pack + (classes if cfg.conditional == "concat" else 0)
+    label_channels = classes if conditioning.label_channels else 0
+    in_channels = spec.channels * cfg.pack + label_channels
     body, features = family.discriminator_body((in_channels, *spec.shape[1:]), cfg)
-    head = HEADS[cfg.conditional](features + int(cfg.minibatch_std), classes)
-    discriminator = Discriminator(body, head, label_classes=classes if cfg.conditional == "concat" else 0,
+    head = conditioning.head(features + int(cfg.minibatch_std), classes)
+    discriminator = Discriminator(body, head, label_classes=label_channels,
                                   pack=cfg.pack, minibatch_std=cfg.minibatch_std)
     if family.init is not None:
         generator.apply(family.init)
@@ -167,7 +168,7 @@ def wrap_modules(generator: nn.Module, discriminator: Optional[nn.Module], cfg: 
     """Ready-made modules as gankit's G and D: ``generator`` maps z (N, z_dim) to samples
     (N, *spec.shape); ``discriminator`` maps samples to one raw score each ((N,) or (N, 1)).
     Unconditional and unpacked only; spectral normalisation applies when asked for."""
-    wrong = {"model.conditional=none": cfg.conditional != "none", "model.pack=1": cfg.pack != 1,
+    wrong = {"model.conditional=none": CONDITIONINGS.get(cfg.conditional).conditional, "model.pack=1": cfg.pack != 1,
              "model.minibatch_std=false": cfg.minibatch_std}
     if any(wrong.values()):
         settings = ", ".join(setting for setting, off in wrong.items() if off)

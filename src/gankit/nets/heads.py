@@ -1,4 +1,6 @@
-"""D's output heads, one per ``model.conditional``: they map D's features to its outputs.
+"""The ways of conditioning a GAN on labels (``model.conditional``), each registered in
+:data:`gankit.registry.CONDITIONINGS` with D's output head (mapping D's features to its outputs),
+whether the label also enters D as input channels, and the objective it trains with.
 
 none / concat: one score per sample (N,). projection: a score plus the projection of the
 label's embedding onto the features (Miyato & Koyama 2018). acgan: a score and K class
@@ -7,10 +9,13 @@ logits (Odena et al. 2017). kplus1: K + 1 logits, the last one "fake" (Salimans 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Optional
 
 import torch
 from torch import nn
+
+from gankit.registry import CONDITIONINGS
 
 
 class ScoreHead(nn.Module):
@@ -62,10 +67,22 @@ class KPlusOneHead(nn.Module):
         return self.logits(h)
 
 
-HEADS: dict[str, type] = {
-    "none": ScoreHead,
-    "concat": ScoreHead,
-    "projection": ProjectionHead,
-    "acgan": AuxiliaryClassifierHead,
-    "kplus1": KPlusOneHead,
-}
+@dataclass(frozen=True)
+class Conditioning:
+    """One value of ``model.conditional``."""
+
+    head: type  # (features, num_classes) -> D's head module
+    label: str
+    conditional: bool = True  # G and D get the labels
+    label_channels: bool = False  # the one-hot label also enters D as input channels
+    objective: str = "adversarial"  # gankit.objectives: adversarial, acgan or kplus1
+    loss: Optional[str] = None  # the only train.loss it trains with (None: any)
+
+
+CONDITIONINGS.register("none", Conditioning(ScoreHead, "unconditional", conditional=False))
+CONDITIONINGS.register("concat", Conditioning(ScoreHead, "label as D's input channels", label_channels=True))
+CONDITIONINGS.register("projection", Conditioning(ProjectionHead, "projection discriminator"))
+CONDITIONINGS.register("acgan", Conditioning(AuxiliaryClassifierHead, "auxiliary classifier (AC-GAN)",
+                                             objective="acgan"))
+CONDITIONINGS.register("kplus1", Conditioning(KPlusOneHead, "K + 1 classes, the last one fake",
+                                              objective="kplus1", loss="bce"))

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from .collect import RunData
+from .run_data import RunData
 
 IGNORED_KEYS = {"name"}  # each run's name is shown anyway
 

@@ -13,9 +13,10 @@ from markupsafe import Markup
 from gankit import __version__
 from gankit.errors import UserError
 from gankit.fsutil import atomic_write_text
+from gankit.rundir import RunDir, names
 
 from . import study_page
-from .collect import RunData, kind_of, read_run
+from .run_data import RunData, kind_of, read_run
 from .compare import config_value, differing_keys
 from .quantities import FINAL_KEYS, describe
 from .study import read_study
@@ -23,7 +24,6 @@ from .text import facts, fmt
 from .views import (Ids, Panel, final_measurements, frames, measurement_value, run_charts, runs_charts, table_header,
                     viewer)
 
-REPORT_NAME = "report.html"
 PAGE_SUFFIXES = (".html", ".htm")
 
 
@@ -109,7 +109,7 @@ def render(paths: Sequence[Path]) -> str:
 
 def default_output(paths: Sequence[Path]) -> Path:
     """RUN/report.html or STUDY_DIR/report.html for one folder, ./report.html for several."""
-    return Path(paths[0]) / REPORT_NAME if len(paths) == 1 else Path(REPORT_NAME)
+    return RunDir(paths[0]).report if len(paths) == 1 else Path(names.REPORT)
 
 
 def _check_output(out: Path, paths: Sequence[Path]) -> None:

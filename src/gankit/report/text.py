@@ -7,10 +7,11 @@ import math
 from pathlib import Path
 from typing import Any, Optional
 
-from .collect import RunData, number
+from gankit.registry import SOURCES
+from gankit.rundir import number
 
-IMAGE_SOURCES = {"digits", "mnist", "fashion-mnist", "cifar10", "folder", "stacked-mnist"}
-SEQUENCE_SOURCES = {"sines", "sequences"}
+from .run_data import RunData
+
 MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp"}
 
 
@@ -63,13 +64,17 @@ def data_fact(run: RunData) -> str:
     source = run.setting("data.source")
     if source is None:
         return "unknown"
-    if source in IMAGE_SOURCES:
+    entry = SOURCES.find(source)  # the registry's home imports torch: only here, when a page names its data
+    kind = entry.kind if entry is not None else None
+    if kind == "images":
         size, channels = run.setting("data.image_size"), run.setting("data.channels")
         text = f"{source}, {size}×{size}, {channels} channel{'s' if channels != 1 else ''}"
-    elif source in SEQUENCE_SOURCES:
+    elif kind == "sequences":
         text = f"{source}, length {run.setting('data.length') or '?'}, {run.setting('data.channels')} channel(s)"
-    else:
+    elif kind == "points":
         text = f"{source} (2-D points)"
+    else:
+        text = str(source)
     root = run.setting("data.root")
     return text + (f" from {root}" if root else "")
 

@@ -9,15 +9,15 @@ from typing import Iterator, Optional, Sequence
 
 from markupsafe import Markup
 
+from gankit import quantities
+from gankit.registry import QUANTITIES
+from gankit.rundir import Measurement
+
 from .charts import Line, color, line_chart
-from .collect import Measurement, RunData
+from .run_data import RunData
 from .compare import mean_band
-from .quantities import GRAD_KEYS, LOSS_KEYS, OUTPUT_KEYS, SHARES, describe
+from .quantities import GRAD_KEYS, LOSS_CURVES, OUTPUT_KEYS, describe, is_share
 from .text import data_uri, fmt
-
-TABLE_LABELS = {"step": "step", "d_real": "D real", "d_fake": "D fake", "d_loss": "D total", "g_loss": "G",
-                "d_x": "D(x)", "d_g_z": "D(G(z))", "wasserstein": "Wasserstein"}
-
 
 class Ids:
     """Unique ids for the elements of one page (chart SVG prefixes, viewers)."""
@@ -131,7 +131,7 @@ def run_charts(ids: Ids, run: RunData) -> list[Markup]:
         return [Line(describe(k, loss).label, *run.series(k), color=color(i), dashed=k == "wasserstein")
                 for i, k in enumerate(wanted) if k in keys]
 
-    wanted = list(LOSS_KEYS) + [k for k in ("wasserstein", "d_penalty") if k in keys
+    wanted = list(LOSS_CURVES) + [k for k in ("wasserstein", "d_penalty") if k in keys
                                 and any(v for v in run.series(k)[1] if math.isfinite(v))]
     if any(k in keys for k in wanted):
         title = "Losses and the critic's Wasserstein estimate" if "wasserstein" in keys else "Losses"
@@ -153,7 +153,7 @@ def compared_keys(runs: Sequence[RunData]) -> list[str]:
     present: dict[str, None] = {}
     for run in runs:
         present.update(dict.fromkeys(run.keys()))
-    order = [*LOSS_KEYS, "d_loss", "wasserstein", *OUTPUT_KEYS, *GRAD_KEYS]
+    order = [*LOSS_CURVES, "d_loss", "wasserstein", *OUTPUT_KEYS, *GRAD_KEYS]
     return [k for k in order if k in present] + [k for k in present if k.startswith("eval_")]
 
 
@@ -194,7 +194,7 @@ def measurement_value(m: Measurement) -> str:
         return "—"
     if m.out_of is not None:
         return f"{fmt(m.value)} / {m.out_of}"
-    if m.name in SHARES and math.isfinite(m.value):
+    if is_share(m.name) and math.isfinite(m.value):
         return f"{100 * m.value:.2f}%"
     return fmt(m.value)
 
@@ -210,4 +210,4 @@ def final_measurements(run: RunData) -> dict[str, Measurement]:
 
 def table_header(columns: Sequence[str]) -> list[str]:
     """Column titles of a loss table."""
-    return [TABLE_LABELS.get(c, c) for c in columns]
+    return [c if c == "step" else quantities.describe(c).shown if c in QUANTITIES else c for c in columns]

@@ -5,6 +5,6 @@ run, judges the study's claims over the seeds and writes ``summary.json`` and a 
 """
 
 from gankit.studies.run import StudyOptions, StudyResult, run_study
-from gankit.studies.spec import StudySpec, builtin_names, load_study
+from gankit.studies.study_file import StudySpec, builtin_names, load_study
 
 __all__ = ["StudyOptions", "StudyResult", "StudySpec", "builtin_names", "load_study", "run_study"]

@@ -19,8 +19,9 @@ import torch
 from gankit.config import RunConfig, load_run_config
 from gankit.data import sample_spec
 from gankit.data.toys import MIXTURES
+from gankit.registry import MEASURES, QUANTITIES
+from gankit.rundir import Metric, RunDir
 from gankit.studies import convergence
-from gankit.track import read_metrics
 
 Values = dict[str, Optional[float]]
 COLLAPSED_DIVERSITY = 0.5
@@ -29,17 +30,6 @@ MIN_COVERAGE = 0.05  # ...once the best was at least this (below it, nothing was
 MIN_HIGH_QUALITY = 0.01  # toys: fewer samples near a mode than this say nothing of which modes
 CLASSES = 10  # the digit classifiers' classes
 EARLY_SHARE = 0.1  # "early in training": the first tenth of the steps
-
-
-@dataclass(frozen=True)
-class Metric:
-    """One measured quantity: what it is called, its unit, which way is better, how it is measured."""
-
-    key: str
-    label: str
-    unit: str = ""
-    better: Optional[str] = None  # "lower", "higher" or None
-    protocol: str = ""
 
 
 _SETTLE = ("the first logged step from which the trailing moving average (max(3, n/20) logs) stays within "
@@ -99,20 +89,6 @@ METRICS: dict[str, Metric] = {m.key: m for m in [
            "share of G's output values beyond ±0.99 of its tanh range"),
 ]}
 
-# gankit.metrics.evaluate's measurements: labels, units and direction (protocols come with them).
-EVAL_METRICS: dict[str, tuple[str, str, Optional[str]]] = {
-    "modes": ("modes", "modes", "higher"), "high_quality": ("high quality", "share", "higher"),
-    "mode_kl": ("mode KL", "nats", "lower"), "domain_fd": ("domain FD", "", "lower"),
-    "class_kl": ("class KL", "nats", "lower"), "class_accuracy": ("class accuracy", "share", "higher"),
-    "stacked_modes": ("modes", "modes", "higher"), "stacked_kl": ("mode KL", "nats", "lower"),
-    "seq_fd": ("sequence FD", "", "lower"), "seq_mmd": ("sequence MMD²", "", "lower"),
-    "diversity": ("diversity", "ratio to real", "higher"),
-    "image_fd": ("image FD", "", "lower"), "image_kid": ("image KID", "", "lower"),
-    "image_precision": ("precision", "share", "higher"), "image_recall": ("recall", "share", "higher"),
-    "image_density": ("density", "", "higher"), "image_coverage": ("coverage", "share", "higher"),
-    "fid": ("FID", "", "lower"), "kid": ("KID", "", "lower"), "isc": ("IS", "", "higher"),
-    "precision": ("precision", "share", "higher"), "recall": ("recall", "share", "higher"),
-}
 PRIMARY_DISTANCE = ("domain_fd", "seq_fd", "image_fd")  # what fd_closed is computed from
 
 
@@ -155,7 +131,7 @@ class RunView:
     @cached_property
     def records(self) -> list[dict]:
         """The run's metrics.jsonl rows."""
-        return read_metrics(self.path)
+        return RunDir(self.path).records()
 
     @cached_property
     def generator(self) -> torch.nn.Module:
@@ -183,7 +159,7 @@ class Measurer:
         """Every value of the measures ``names`` for one run (None where one cannot be had)."""
         values: Values = {}
         for name in names:
-            values.update(MEASURES[name](self, view))
+            values.update(MEASURES.get(name)(self, view))
         return values
 
     def evaluator(self, cfg: RunConfig):
@@ -322,16 +298,20 @@ def _first_layer(measurer: Measurer, view: RunView) -> Values:
     return first_layer_statistics(view.generator, view.cfg, view.sampling_prior)
 
 
-MEASURES: dict[str, Callable[[Measurer, RunView], Values]] = {
-    "convergence": _convergence, "stability": _stability, "quality": _quality, "gap_closed": _gap_closed,
-    "diversity": _diversity, "collapse": _collapse, "grad_norms": _grad_norms, "outputs": _outputs,
-    "codes": _codes, "first_layer": _first_layer,
-}
+Measure = Callable[[Measurer, RunView], Values]  # a study measure: a run's values by name (None: cannot be had)
+
+for _name, _measure in (("convergence", _convergence), ("stability", _stability), ("quality", _quality),
+                        ("gap_closed", _gap_closed), ("diversity", _diversity), ("collapse", _collapse),
+                        ("grad_norms", _grad_norms), ("outputs", _outputs), ("codes", _codes),
+                        ("first_layer", _first_layer)):
+    MEASURES.register(_name, _measure)
 
 
 def metric_info(key: str, protocols: dict[str, str]) -> Metric:
     """What is known of the value ``key``: its own entry, an evaluator's, or just its name."""
     if key in METRICS:
         return METRICS[key]
-    label, unit, better = EVAL_METRICS.get(key, (key, "", None))
-    return Metric(key, label, unit, better, protocols.get(key, ""))
+    quantity = QUANTITIES.find(key)
+    if quantity is None:
+        return Metric(key, key, "", None, protocols.get(key, ""))
+    return Metric(key, quantity.label, quantity.unit, quantity.better, protocols.get(key, ""))

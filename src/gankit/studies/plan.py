@@ -19,11 +19,11 @@ import yaml
 from gankit.config import apply_overrides, load_preset, validate
 from gankit.errors import UserError
 from gankit.fsutil import atomic_write_text
-from gankit.studies.spec import Arm, StudySpec
+from gankit.rundir import RunDir, StudyDir
+from gankit.rundir.run import is_diverged
+from gankit.rundir.study import study_run_name
+from gankit.studies.study_file import Arm, StudySpec
 
-RUNS = "runs"
-PLANS = "plans"
-LOGS = "logs"
 
 
 class State(Enum):
@@ -75,7 +75,7 @@ def plan_runs(spec: StudySpec, study_file: Optional[Path] = None) -> list[RunPla
         for seed in spec.seeds:
             extra = [f"seed={seed}"] + ([f"train.steps={spec.steps}"] if spec.steps else [])
             data = apply_overrides(preset, overrides + extra)
-            name = f"{arm.name}-s{seed}"
+            name = study_run_name(arm.name, seed)
             data["name"] = name
             try:
                 cfg = validate(data)
@@ -99,12 +99,12 @@ def _check_folder(cfg, study: str) -> None:
 
 def run_dir(study_dir: Path, plan: RunPlan) -> Path:
     """The run directory of a planned run."""
-    return study_dir / RUNS / plan.name
+    return StudyDir(study_dir).run(plan.name).path
 
 
 def plan_file(study_dir: Path, plan: RunPlan) -> Path:
     """The preset file a planned run is trained from."""
-    return study_dir / PLANS / f"{plan.name}.yaml"
+    return StudyDir(study_dir).plan(plan.name)
 
 
 def _without_steps(data: dict[str, Any]) -> dict[str, Any]:
@@ -135,35 +135,16 @@ def write_plan(study_dir: Path, plan: RunPlan) -> Path:
     return path
 
 
-def checkpoint_step(run: Path) -> Optional[int]:
-    """The step of a run's last checkpoint, or None without one."""
-    from gankit.engine.checkpoint import LAST, read_checkpoint
-
-    if not (run / LAST).is_file():
-        return None
-    return int(read_checkpoint(run / LAST)["step"])
-
-
-def exported_step(run: Path) -> Optional[int]:
-    """The step of a run's exported generator, or None without one."""
-    from gankit.engine.checkpoint import GENERATOR_FILE, generator_step
-
-    return generator_step(run) if (run / GENERATOR_FILE).is_file() else None
-
-
 def diverged_at(run: Path) -> Optional[int]:
     """The step at which the run stopped because it diverged (its last log says so), or None."""
-    from gankit.track import read_metrics
-
-    records = read_metrics(run)
-    last = records[-1] if records else {}
-    if any(isinstance(e, dict) and e.get("kind") == "diverged" for e in last.get("events") or ()):
-        return int(last["step"])
-    return None
+    records = RunDir(run).records()
+    return int(records[-1]["step"]) if is_diverged(records) else None
 
 
 def run_state(run: Path, steps: int) -> State:
     """Where the run in ``run`` stands against ``steps`` planned steps."""
+    from gankit.engine.checkpoint import checkpoint_step
+
     if not run.exists():
         return State.NEW
     checkpoint = checkpoint_step(run)
@@ -176,4 +157,4 @@ def run_state(run: Path, steps: int) -> State:
                         "ask for at least as many (--steps) or give another --out")
     if checkpoint < steps:
         return State.PARTIAL
-    return State.FINISHED if exported_step(run) == steps else State.UNFINISHED
+    return State.FINISHED if RunDir(run).exported_step() == steps else State.UNFINISHED

@@ -22,16 +22,15 @@ import yaml
 from gankit.config import parse_override
 from gankit.errors import EXIT_DIVERGED, EXIT_INTERRUPTED, UserError
 from gankit.fsutil import atomic_write_text, make_folder
+from gankit.rundir import RunDir, StudyDir, StudyRun
 from gankit.runlock import DirectoryLock, is_locked
 from gankit.studies import plan as planning
 from gankit.studies.executors import Job, StudyStopped, make_executor
 from gankit.studies.measures import Measurer, Metric, RunView, metric_info
-from gankit.studies.spec import StudySpec, dump_study, load_study, validate_study
-from gankit.studies.summary import Measured, build_summary, write_summary
+from gankit.studies.study_file import StudySpec, dump_study, load_study, validate_study
+from gankit.studies.summary import build_summary, write_summary
 
 Say = Callable[[str], None]
-FIGURES = "figures"
-STUDY_FILE = "study.yaml"
 
 
 @dataclass
@@ -108,10 +107,10 @@ def _train_missing(spec: StudySpec, plans: list[planning.RunPlan], study_dir: Pa
             raise UserError(f"run {run} is in use: {holder} is writing it; wait for it to end or stop it first")
         path = planning.write_plan(study_dir, plan)
         if state is planning.State.NEW:
-            argv = ["train", str(path), "--name", plan.name, "--runs-dir", str(study_dir / planning.RUNS)]
+            argv = ["train", str(path), "--name", plan.name, "--runs-dir", str(StudyDir(study_dir).runs)]
         else:
             argv = ["train", "--resume", str(run), f"train.steps={plan.steps}"]
-        queue.append(Job(plan.name, argv + ["--no-progress"], study_dir / planning.LOGS / f"{plan.name}.log"))
+        queue.append(Job(plan.name, argv + ["--no-progress"], StudyDir(study_dir).log(plan.name)))
     say(f"study {spec.name}: {len(plans)} runs ({len(spec.arms)} arms x {len(spec.seeds)} seeds), "
         f"{done} finished, {len(queue)} to train" + (f", {jobs} at a time" if queue else ""))
     if queue:
@@ -122,7 +121,7 @@ def _train_missing(spec: StudySpec, plans: list[planning.RunPlan], study_dir: Pa
             raise StudyStopped()
         if failed:
             names = ", ".join(f"{o.job.name} ({o.detail or f'exit {o.code}'})" for o in failed)
-            raise UserError(f"{len(failed)} run(s) failed: {names}; logs in {study_dir / planning.LOGS}")
+            raise UserError(f"{len(failed)} run(s) failed: {names}; logs in {StudyDir(study_dir).logs}")
 
 
 @dataclass(frozen=True)
@@ -144,7 +143,7 @@ def _given_runs(spec: StudySpec, runs: Sequence[Path]) -> list[Unit]:
     given = []
     for index, run in enumerate(map(Path, runs)):
         load_run_config(run)
-        if planning.exported_step(run) is None and planning.checkpoint_step(run) is None:
+        if not RunDir(run).has_weights():
             raise UserError(f"{run} has no trained generator yet")
         given.append(Unit(run.name, spec.arms[0].name, index, run))
     return given
@@ -158,7 +157,7 @@ def _relative(path: Path, study_dir: Path) -> str:
 
 
 def _measure(spec: StudySpec, units: list[Unit], study_dir: Path, say: Say
-             ) -> tuple[list[Measured], dict[str, Metric]]:
+             ) -> tuple[list[StudyRun], dict[str, Metric]]:
     """Measure each run (under each sampling arm); returns the rows and what each value is."""
     measurer = Measurer(progress=say)
     measured = []
@@ -169,7 +168,7 @@ def _measure(spec: StudySpec, units: list[Unit], study_dir: Path, say: Say
         for arm, prior in ways:
             view = RunView(unit.path, prior=prior)
             values = {} if diverged else measurer.measure(spec.measure, view)
-            measured.append(Measured(unit.name, arm, unit.seed, _relative(unit.path, study_dir),
+            measured.append(StudyRun(unit.name, arm, unit.seed, _relative(unit.path, study_dir),
                                      *_status(unit.path, view), values))
         say(f"  {unit.name}: measured")
     keys = list(dict.fromkeys(k for m in measured for k in m.values))
@@ -177,12 +176,14 @@ def _measure(spec: StudySpec, units: list[Unit], study_dir: Path, say: Say
 
 
 def _status(run: Path, view: RunView) -> tuple[str, Optional[int]]:
+    from gankit.engine.checkpoint import checkpoint_step
+
     diverged = planning.diverged_at(run)
     if diverged is not None:
         return "diverged", diverged
-    step = planning.exported_step(run)
+    step = RunDir(run).exported_step()
     if step is None:
-        step = planning.checkpoint_step(run)
+        step = checkpoint_step(run)
     finished = step is not None and step >= view.cfg.train.steps
     return ("finished" if finished else "in progress"), step
 
@@ -198,7 +199,7 @@ def _latent_figures(spec: StudySpec, units: list[Unit], study_dir: Path) -> tupl
     name, view = units[0].name, RunView(units[0].path)
     cfg, generator = view.cfg, view.generator
     priors = [(arm.shown, arm.prior) for arm in spec.sample]
-    folder = study_dir / FIGURES
+    folder = StudyDir(study_dir).figures
     samples = []
     for arm in spec.sample:
         count = 64 if sample_spec(cfg.data).kind != "points" else 1000
@@ -206,13 +207,13 @@ def _latent_figures(spec: StudySpec, units: list[Unit], study_dir: Path) -> tupl
         path = folder / f"samples-{arm.name}.png"
         nrow = generator.num_classes or None
         save_view(sample_spec(cfg.data).kind, drawn, path, nrow=nrow)
-        samples.append({"arm": arm.name, "path": f"{FIGURES}/{path.name}",
+        samples.append({"arm": arm.name, "path": f"{folder.name}/{path.name}",
                         "caption": f"{name} sampled from {arm.prior}"})
     figures = [
-        {"path": f"{FIGURES}/codes.png", "title": "Where each prior's codes lie",
+        {"path": f"{folder.name}/codes.png", "title": "Where each prior's codes lie",
          "caption": "Distance of each code from the training prior's mean; the grey band holds 99% of the "
                     "training prior's own codes. Codes outside it are inputs G never saw."},
-        {"path": f"{FIGURES}/first-layer.png", "title": "What the codes do to G's first layer",
+        {"path": f"{folder.name}/first-layer.png", "title": "What the codes do to G's first layer",
          "caption": f"Pre-activations of G's first nonlinearity ({name}); a shifted prior moves them far from "
                     "where G was trained (units stuck on or off), a narrow one squeezes them together."},
     ]
@@ -238,14 +239,15 @@ def run_study(study: str, runs: Sequence[Path] = (), options: Optional[StudyOpti
     if runs:
         units = _given_runs(spec, runs)
     else:
-        executor = make_executor(options.executor, options.jobs, options.cores, study_dir / "submitit", options.slurm)
+        executor = make_executor(options.executor, options.jobs, options.cores, StudyDir(study_dir).submitit,
+                                 options.slurm)
         plans = planning.plan_runs(spec, study_file)
         for plan in plans:
             planning.check_compatible(study_dir, plan)
         units = [Unit(p.name, p.arm.name, p.seed, planning.run_dir(study_dir, p)) for p in plans]
     make_folder(study_dir)
     with DirectoryLock(study_dir, "study"):
-        atomic_write_text(study_dir / STUDY_FILE, dump_study(spec))
+        atomic_write_text(StudyDir(study_dir).spec, dump_study(spec))
         if not runs:
             _train_missing(spec, plans, study_dir, executor, options.jobs, say)
         measured, metrics = _measure(spec, units, study_dir, say)
@@ -262,7 +264,7 @@ def run_study(study: str, runs: Sequence[Path] = (), options: Optional[StudyOpti
 
 def read_spec(study_dir: Path) -> StudySpec:
     """The spec a study directory was run with."""
-    path = Path(study_dir) / STUDY_FILE
+    path = StudyDir(study_dir).spec
     try:
         data = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as err:

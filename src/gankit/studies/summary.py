@@ -8,31 +8,16 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 
-from gankit.studies.measures import Metric, Values
-from gankit.studies.spec import StudySpec
-from gankit.studies.verdicts import Verdict, judge
-
-FORMAT = 1
-SUMMARY_FILE = "summary.json"
-
-
-@dataclass(frozen=True)
-class Measured:
-    """One measured unit: a run (under a sampling arm, if any) and its values."""
-
-    name: str  # the run's name
-    arm: str  # the arm it belongs to in the table
-    seed: int
-    dir: str  # the run directory, relative to the study directory when inside it
-    status: str
-    step: Optional[int]
-    values: Values
+from gankit.rundir import Metric, StudyDir, StudyRun, Verdict
+from gankit.rundir.study import FORMAT
+from gankit.studies.study_file import StudySpec
+from gankit.studies.verdicts import judge
 
 
 def format_value(value: Optional[float], metric: Optional[Metric] = None) -> str:
@@ -58,13 +43,13 @@ def statistics(values: list[Optional[float]]) -> dict[str, Optional[float]]:
             "min": float(x.min()), "max": float(x.max()), "n": int(len(x))}
 
 
-def per_arm(measured: list[Measured], key: str, arms: list[str]) -> dict[str, list[Optional[float]]]:
+def per_arm(measured: list[StudyRun], key: str, arms: list[str]) -> dict[str, list[Optional[float]]]:
     """The values of ``key`` per arm, one per run, in seed order."""
     return {arm: [m.values.get(key) for m in sorted(measured, key=lambda m: m.seed) if m.arm == arm]
             for arm in arms}
 
 
-def verdicts(spec: StudySpec, measured: list[Measured], metrics: dict[str, Metric]) -> list[Verdict]:
+def verdicts(spec: StudySpec, measured: list[StudyRun], metrics: dict[str, Metric]) -> list[Verdict]:
     """Every claim of the study, judged."""
     arms = spec.shown_arms
     labels = {a.name: a.shown for a in arms}
@@ -83,7 +68,7 @@ def verdicts(spec: StudySpec, measured: list[Measured], metrics: dict[str, Metri
     return results
 
 
-def _explanation(claim, measured: list[Measured], metrics: dict[str, Metric], labels: dict[str, str]) -> str:
+def _explanation(claim, measured: list[StudyRun], metrics: dict[str, Metric], labels: dict[str, str]) -> str:
     parts = []
     for arm in filter(None, (claim.arm, claim.other)):
         quoted = []
@@ -96,9 +81,9 @@ def _explanation(claim, measured: list[Measured], metrics: dict[str, Metric], la
     return "; ".join(parts)
 
 
-def build_summary(spec: StudySpec, measured: list[Measured], metrics: dict[str, Metric],
+def build_summary(spec: StudySpec, measured: list[StudyRun], metrics: dict[str, Metric],
                   figures: list[dict] = (), samples: list[dict] = ()) -> dict[str, Any]:
-    """The summary.json document (format 1)."""
+    """The summary.json document (format 1), which :meth:`gankit.rundir.StudyDir.read_summary` reads back."""
     arms = spec.shown_arms
     keys = [k for k in metrics if any(m.values.get(k) is not None for m in measured)]
     return {
@@ -161,6 +146,6 @@ def write_summary(study_dir: Path, summary: dict[str, Any]) -> Path:
     """Write summary.json atomically."""
     from gankit.fsutil import atomic_write_text
 
-    path = Path(study_dir) / SUMMARY_FILE
+    path = StudyDir(study_dir).summary
     atomic_write_text(path, summary_json(summary))
     return path

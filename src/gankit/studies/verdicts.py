@@ -16,19 +16,11 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from gankit.studies.spec import Claim
+from gankit.rundir import Verdict
+from gankit.studies.study_file import Claim
 
 LEVEL = 0.05
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """A claim, what the measurements say of it, and the numbers that say it."""
-
-    claim: str
-    verdict: str
-    evidence: str
 
 
 @dataclass(frozen=True)

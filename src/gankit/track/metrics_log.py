@@ -10,10 +10,10 @@ from pathlib import Path
 from gankit import faults
 from gankit.errors import machine_error
 from gankit.fsutil import atomic_write, make_folder
+from gankit.rundir import RunDir, parse_metrics
 
 from ._util import as_float
 
-METRICS_FILE = "metrics.jsonl"
 
 
 def _jsonable(value):
@@ -42,40 +42,10 @@ def strict(value):
     return value
 
 
-def _parse_lines(text: str) -> list[tuple[str, dict]]:
-    """Parse JSONL text into ``(raw_line, record)`` pairs, skipping blank lines.
-
-    A final line that does not parse (a write cut short by a crash) is dropped;
-    an unparsable line anywhere else raises ``ValueError``.
-    """
-    lines = text.split("\n")
-    out: list[tuple[str, dict]] = []
-    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-            if not isinstance(record, dict):
-                raise ValueError("not a JSON object")
-        except ValueError as exc:
-            if i == last:
-                break
-            raise ValueError(f"{METRICS_FILE} line {i + 1} is corrupt: {exc}") from None
-        out.append((line, record))
-    return out
-
-
 def read_metrics(run_dir: str | os.PathLike) -> list[dict]:
-    """Read every record of ``run_dir/metrics.jsonl`` in file order.
-
-    A missing file gives ``[]``. A partial last line (from a crash mid-write) is skipped;
-    a corrupt line elsewhere raises ``ValueError``.
-    """
-    path = Path(run_dir) / METRICS_FILE
-    if not path.exists():
-        return []
-    return [record for _, record in _parse_lines(path.read_text(encoding="utf-8"))]
+    """Every row of ``run_dir/metrics.jsonl`` in file order ([] without the file; a partial last
+    line from a crash is skipped; a corrupt line elsewhere raises ``ValueError``)."""
+    return RunDir(run_dir).records()
 
 
 class MetricsLog:
@@ -85,7 +55,7 @@ class MetricsLog:
     def __init__(self, run_dir: str | os.PathLike):
         """Log into ``run_dir`` (created if missing); nothing is opened until the first append."""
         self.run_dir = Path(run_dir)
-        self.path = self.run_dir / METRICS_FILE
+        self.path = RunDir(self.run_dir).metrics
         self._fh = None
 
     def _open(self):
@@ -125,7 +95,7 @@ class MetricsLog:
         if not self.path.exists():
             return 0
         kept = []
-        for line, record in _parse_lines(self.path.read_text(encoding="utf-8")):
+        for line, record in parse_metrics(self.path.read_text(encoding="utf-8")):
             rstep = as_float(record.get("step"))
             if rstep is None or rstep <= step:
                 kept.append(line)

@@ -8,15 +8,14 @@ import os
 from typing import Iterable, Sequence
 
 from gankit.fsutil import atomic_write
+from gankit.quantities import describe
 
 from ._util import as_float
 
-LOSS_CURVES = (("d_real", "D loss on real"), ("d_fake", "D loss on fake"),
-               ("d_loss", "D total"), ("g_loss", "G loss"), ("d_penalty", "D penalty"))
-OUTPUT_CURVES = (("d_x", "mean D(x)"), ("d_g_z", "mean D(G(z))"), ("wasserstein", "Wasserstein estimate"))
+LOSS_CURVES = ("d_real", "d_fake", "d_loss", "g_loss", "d_penalty")
+OUTPUT_CURVES = ("d_x", "d_g_z", "wasserstein")
 SHOWN_WHEN_NONZERO = {"d_penalty"}  # a curve that is 0 unless a regulariser is on
-TABLE_COLUMNS = (("step", "step"), ("d_real", "D real"), ("d_fake", "D fake"), ("d_loss", "D total"),
-                 ("g_loss", "G"), ("d_x", "D(x)"), ("d_g_z", "D(G(z))"))
+TABLE_KEYS = ("d_real", "d_fake", "d_loss", "g_loss", "d_x", "d_g_z")  # after the step
 
 
 def _series(records: Sequence[dict], key: str) -> tuple[list[float], list[float]]:
@@ -33,7 +32,8 @@ def _series(records: Sequence[dict], key: str) -> tuple[list[float], list[float]
 def _panel(ax, records, curves, title, ylabel) -> list[float]:
     """Draw ``curves`` on ``ax`` with title, labels and legend; return all plotted values."""
     plotted: list[float] = []
-    for key, label in curves:
+    for key in curves:
+        label = describe(key).label
         steps, values = _series(records, key)
         if key in SHOWN_WHEN_NONZERO and not any(values):
             continue
@@ -80,7 +80,7 @@ def _table_rows(records: Iterable[dict], steps: Iterable[int]) -> list[dict]:
         step = as_float(record.get("step"))
         if step is None or step != int(step) or int(step) not in wanted:
             continue
-        row = {key: as_float(record.get(key)) for key, _ in TABLE_COLUMNS[1:]}
+        row = {key: as_float(record.get(key)) for key in TABLE_KEYS}
         rows.append({"step": int(step), **row})
     return rows
 
@@ -100,8 +100,8 @@ def write_loss_table(records: Sequence[dict], steps: Iterable[int], md_path: str
     blank. Returns the rows as dicts keyed by the CSV header.
     """
     rows = _table_rows(records, steps)
-    headers = [title for _, title in TABLE_COLUMNS]
-    cells = [[str(row["step"])] + [_fmt(row[key]) for key, _ in TABLE_COLUMNS[1:]] for row in rows]
+    headers = ["step"] + [describe(key).shown for key in TABLE_KEYS]
+    cells = [[str(row["step"])] + [_fmt(row[key]) for key in TABLE_KEYS] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
     lines = ["| " + " | ".join(h.rjust(w) for h, w in zip(headers, widths)) + " |",
              "|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|"]
@@ -110,7 +110,7 @@ def write_loss_table(records: Sequence[dict], steps: Iterable[int], md_path: str
         fh.write("\n".join(lines) + "\n")
     with atomic_write(csv_path, "w") as fh:
         writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow([key for key, _ in TABLE_COLUMNS])
+        writer.writerow(["step", *TABLE_KEYS])
         for row in rows:
-            writer.writerow([row["step"]] + ["" if row[k] is None else repr(row[k]) for k, _ in TABLE_COLUMNS[1:]])
+            writer.writerow([row["step"]] + ["" if row[k] is None else repr(row[k]) for k in TABLE_KEYS])
     return rows

@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Optional
 
 from gankit.config import RunConfig
-from gankit.errors import UserError
+from gankit.errors import EXIT_INTERRUPTED, UserError
 from gankit.web.isolated import Isolation
-from gankit.web.runs import CONFIG_FILE, valid_name
+from gankit.rundir import RunDir
+from gankit.web.runs import valid_name
 
-HOME = ".gankit-serve"  # the server's folder inside the runs folder
+HOME = ".gankit-serve"  # the server's folder inside the runs folder...
+HOME_LOGS = "logs"  # ...and in it, each started training's output
 FAILED_SHOWN_S = 600.0  # a launch that failed before its run existed is listed this long
 
 
@@ -64,7 +66,7 @@ class Launch:
     def error(self) -> Optional[str]:
         """For a process that ended with an error: the one line gankit wrote about it."""
         code = self.exit_code
-        if code is None or code in (0, 130):
+        if code is None or code in (0, EXIT_INTERRUPTED):
             return None
         try:
             lines = [line.strip() for line in self.log.read_text(encoding="utf-8", errors="replace").splitlines()]
@@ -105,7 +107,7 @@ class Launcher:
         """New runs whose folder holds no config.yaml yet: starting, or failed lately."""
         now = time.time()
         return [launch for launch in self.all() if not launch.resumed
-                and not (launch.run_dir / CONFIG_FILE).is_file()
+                and not RunDir(launch.run_dir).exists()
                 and (launch.alive() or (launch.ended is not None and now - launch.ended < FAILED_SHOWN_S))]
 
     def recorded_preset(self, name: str) -> Optional[str]:
@@ -157,7 +159,7 @@ class Launcher:
 
     def _start(self, run_id: str, name: str, study: Optional[str], run_dir: Path, preset: Optional[str],
                config: RunConfig, command: list[str], resumed: bool) -> Launch:
-        logs = self.home / "logs"
+        logs = self.home / HOME_LOGS
         from gankit.fsutil import make_folder
 
         make_folder(logs)

@@ -7,7 +7,6 @@ An id from a request is only ever looked up among the names a listing of those f
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import os
@@ -19,17 +18,11 @@ from typing import Any, Callable, Optional
 
 import yaml
 
-from gankit.api import run_status
-from gankit.engine.checkpoint import GENERATOR_FILE, LAST, exported_step
 from gankit.errors import UserError
-from gankit.track.metrics_log import METRICS_FILE, read_metrics
+from gankit.rundir import RunDir, StudyDir
+from gankit.rundir.study import study_run_arm
 
-CONFIG_FILE = "config.yaml"
-STUDY_RUNS = "runs"  # gankit.studies.plan.RUNS
-STUDY_FILE = "study.yaml"  # gankit.studies.run.STUDY_FILE
-SUMMARY_FILE = "summary.json"  # gankit.studies.summary.SUMMARY_FILE
-LOSS_KEYS = ("d_real", "d_fake", "d_loss", "g_loss", "d_x", "d_g_z", "wasserstein")
-STUDY_RUN_NAME = re.compile(r"^(?P<arm>.+)-s(?P<seed>\d+)$")  # gankit.studies.plan: <arm>-s<seed>
+LAST_VALUES = ("d_real", "d_fake", "d_loss", "g_loss", "d_x", "d_g_z", "wasserstein")  # shown in the run list
 NUMBERED = re.compile(r"^(?P<base>.+)-\d+$")  # a name gankit made unique: NAME-2, NAME-3, ...
 
 
@@ -97,23 +90,11 @@ def _json(path: Path) -> Any:
 
 
 def _loss_rows(path: Path) -> list[dict]:
-    rows = []
-    with open(path, newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            parsed: dict[str, Any] = {}
-            for key, value in row.items():
-                if key is None:
-                    continue
-                if key == "step":
-                    parsed[key] = int(value)
-                else:
-                    try:
-                        number = float(value) if value not in ("", None) else None
-                    except ValueError:
-                        number = None
-                    parsed[key] = number if number is not None and math.isfinite(number) else None
-            rows.append(parsed)
-    return rows
+    table = RunDir(path.parent).loss_table()
+    if table is None:
+        raise ValueError(f"{path} cannot be read")
+    return [{key: (int(value) if key == "step" else value if value is not None and math.isfinite(value) else None)
+             for key, value in row.items()} for row in table.rows]
 
 
 class Index:
@@ -128,7 +109,7 @@ class Index:
     # ---- finding runs ----
     def _plain(self, name: str) -> Optional[RunRef]:
         path = self.runs_dir / name
-        if (path / CONFIG_FILE).is_file():
+        if RunDir(path).exists():
             return RunRef(name, name, None, path)
         return None
 
@@ -137,19 +118,19 @@ class Index:
         found = {}
         for name in sorted(_entries(self.studies_dir)):
             path = self.studies_dir / name
-            if (path / STUDY_FILE).is_file() or (path / SUMMARY_FILE).is_file() or (path / STUDY_RUNS).is_dir():
+            if StudyDir(path).exists():
                 found[name] = path
         return found
 
     def _study_runs(self, study: str, path: Path) -> list[RunRef]:
-        folder = path / STUDY_RUNS
+        folder = StudyDir(path).runs
         return [RunRef(f"{study}:{name}", name, study, folder / name) for name in sorted(_entries(folder))
-                if (folder / name / CONFIG_FILE).is_file()]
+                if RunDir(folder / name).exists()]
 
     def runs(self) -> list[RunRef]:
         """Every run directory: those of runs_dir (newest first), then the studies' runs."""
         plain = [ref for ref in (self._plain(name) for name in _entries(self.runs_dir)) if ref is not None]
-        plain.sort(key=lambda ref: (-_mtime(ref.path / CONFIG_FILE), ref.name))
+        plain.sort(key=lambda ref: (-_mtime(RunDir(ref.path).config), ref.name))
         seen = {ref.id for ref in plain}
         studied = []
         for study, path in self.study_dirs().items():
@@ -168,10 +149,10 @@ class Index:
         if not colon or not valid_name(study) or not valid_name(name):
             return None
         path = self.study_dirs().get(study)
-        if path is None or name not in _entries(path / STUDY_RUNS):
+        if path is None or name not in _entries(StudyDir(path).runs):
             return None
-        folder = path / STUDY_RUNS / name
-        return RunRef(run_id, name, study, folder) if (folder / CONFIG_FILE).is_file() else None
+        run = StudyDir(path).run(name)
+        return RunRef(run_id, name, study, run.path) if run.exists() else None
 
     def find_by_path(self, path: Path) -> Optional[RunRef]:
         """The listed run whose folder is ``path`` (after resolving both)."""
@@ -190,44 +171,39 @@ class Index:
     # ---- reading runs ----
     def config(self, ref: RunRef) -> dict:
         """config.yaml as plain data."""
-        return self.files.get(ref.path / CONFIG_FILE, _yaml_mapping, "config")
+        return self.files.get(RunDir(ref.path).config, _yaml_mapping, "config")
 
     def records(self, ref: RunRef) -> list[dict]:
         """The rows of metrics.jsonl ([] before the first)."""
         try:
-            return self.files.get(ref.path / METRICS_FILE, lambda p: read_metrics(p.parent), "metrics")
+            return self.files.get(RunDir(ref.path).metrics, lambda p: RunDir(p.parent).records(), "metrics")
         except FileNotFoundError:
             return []
 
     def status(self, ref: RunRef, steps: int, records: list[dict]) -> str:
         """running (a process holds the run's lock), diverged, finished or stopped, as
-        :attr:`gankit.api.Run.status` says (the same rule, on the cached files)."""
-        return run_status(ref.path, steps, records, self.finished_step(ref))
+        :meth:`gankit.rundir.RunDir.status` says (on the cached files)."""
+        return RunDir(ref.path).status(steps, records, self.finished_step(ref))
 
     def finished_step(self, ref: RunRef) -> Optional[int]:
         """The step of the run's exported generator, if it has one (None also for a damaged
         export, which gankit writes anew on resume)."""
+        run = RunDir(ref.path)
         try:
-            return self.files.get(ref.path / GENERATOR_FILE, exported_step, "generator")
-        except Exception:
+            return self.files.get(run.generator, lambda _: run.exported_step(), "generator")
+        except (OSError, UserError):
             return None
 
     def loss_table(self, ref: RunRef) -> list[dict]:
         """loss_table.csv as rows of numbers ([] when there is none)."""
         try:
-            return self.files.get(ref.path / "loss_table.csv", _loss_rows, "losses")
+            return self.files.get(RunDir(ref.path).loss_table_csv, _loss_rows, "losses")
         except (OSError, ValueError):
             return []
 
     def grids(self, ref: RunRef) -> dict[int, Path]:
         """The saved sample pictures by step."""
-        folder = ref.path / "samples"
-        found = {}
-        for name in _entries(folder):
-            match = re.fullmatch(r"step_(\d+)\.png", name)
-            if match:
-                found[int(match.group(1))] = folder / name
-        return dict(sorted(found.items()))
+        return RunDir(ref.path).grids()
 
     def summary(self, ref: RunRef, preset: Optional[str] = None) -> dict:
         """What the run list shows of one run."""
@@ -238,7 +214,7 @@ class Index:
             records = self.records(ref)
             steps = int(config["train"]["steps"])
         except FileNotFoundError:
-            entry["error"] = "config.yaml is missing"
+            entry["error"] = f"{RunDir(ref.path).config.name} is missing"
             return entry
         except (UserError, ValueError, KeyError, TypeError, OSError, yaml.YAMLError) as err:
             entry["error"] = _one_line(err)
@@ -248,7 +224,7 @@ class Index:
         if records:
             last = records[-1]
             entry["step"] = int(last.get("step", 0))
-            entry["last"] = {k: last[k] for k in LOSS_KEYS if k in last}
+            entry["last"] = {k: last[k] for k in LAST_VALUES if k in last}
             for row in reversed(records):
                 measured = {k: v for k, v in row.items() if k.startswith("eval_") and k != "eval_protocol"}
                 if measured:
@@ -278,12 +254,12 @@ class Index:
         if path is None:
             return None
         try:
-            spec = self.files.get(path / STUDY_FILE, _yaml_mapping, "study")
+            spec = self.files.get(StudyDir(path).spec, _yaml_mapping, "study")
         except (OSError, UserError, yaml.YAMLError):
             return None
-        match = STUDY_RUN_NAME.match(ref.name)
+        arm_name = study_run_arm(ref.name)
         for arm in spec.get("arms") or []:
-            if isinstance(arm, dict) and match and arm.get("name") == match.group("arm") and arm.get("base"):
+            if isinstance(arm, dict) and arm_name and arm.get("name") == arm_name and arm.get("base"):
                 return str(arm["base"])
         base = spec.get("base")
         return str(base) if base else None
@@ -296,12 +272,13 @@ class Index:
     def _study(self, name: str, path: Path) -> dict:
         spec: dict = {}
         summary = None
+        study_dir = StudyDir(path)
         try:
-            spec = self.files.get(path / STUDY_FILE, _yaml_mapping, "study")
+            spec = self.files.get(study_dir.spec, _yaml_mapping, "study")
         except (OSError, UserError, yaml.YAMLError):
             pass
         try:
-            summary = self.files.get(path / SUMMARY_FILE, _json, "summary")
+            summary = self.files.get(study_dir.summary, _json, "summary")
         except (OSError, ValueError):
             pass
         if not isinstance(summary, dict):
@@ -344,8 +321,8 @@ class Index:
             if sampling:
                 targets = list(by_arm)
             else:
-                match = STUDY_RUN_NAME.match(ref.name)
-                targets = [match.group("arm")] if match and match.group("arm") in by_arm else []
+                arm_name = study_run_arm(ref.name)
+                targets = [arm_name] if arm_name in by_arm else []
             for arm in targets:
                 if ref.id not in by_arm[arm]:
                     by_arm[arm].append(ref.id)
@@ -369,4 +346,4 @@ def _one_line(err: BaseException) -> str:
 
 def has_generator(path: Path) -> bool:
     """Whether a run has weights to sample from (the exported generator or a checkpoint)."""
-    return (path / GENERATOR_FILE).is_file() or (path / LAST).is_file()
+    return RunDir(path).has_weights()

@@ -32,9 +32,10 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from gankit.errors import MachineError, UserError
+from gankit.errors import EXIT_INTERRUPTED, MachineError, UserError
+from gankit.rundir import RunDir
 from gankit.runlock import LockHeld, is_locked
-from gankit.web import render
+from gankit.web import sample_pictures
 from gankit.web.isolated import Isolation, check_package_names, strip_working_folder
 from gankit.web.launcher import Conflict, Launch, Launcher
 from gankit.web.runs import Index, RunRef, has_generator, valid_name
@@ -257,7 +258,7 @@ class Lab:
         self.isolation = isolation
         self.csrf = csrf
         self.launcher = Launcher(runs_dir, isolation)
-        self.generators = render.Generators()
+        self.generators = sample_pictures.Generators()
         self.toys = ToySessions(isolation, idle_s=toy_idle_s)
 
     # ---- finding a run ----
@@ -302,7 +303,7 @@ class Lab:
     def pending_entry(self, launch: Launch) -> dict:
         """A run started here that has no config.yaml yet: starting, or failed before it began."""
         alive = launch.alive()
-        status = "starting" if alive else ("stopped" if launch.exit_code == 130 else "failed")
+        status = "starting" if alive else ("stopped" if launch.exit_code == EXIT_INTERRUPTED else "failed")
         entry = {"id": launch.id, "name": launch.name, "study": None, "preset": launch.preset, "step": 0,
                  "steps": launch.config.train.steps, "status": status, "last": None, "metrics": {},
                  "started_here": True, "pid": launch.process.pid, "exit_code": launch.exit_code}
@@ -324,6 +325,14 @@ class Lab:
     def session(self, request: Request) -> Response:
         """What the page needs to make changes: the CSRF token it sends with every POST and DELETE."""
         return JSONResponse({"csrf": self.csrf}, headers={"Cache-Control": "no-store"})
+
+    def units(self, request: Request) -> Response:
+        """What the page labels things with, from the registries: every logged quantity (label,
+        short label, unit, chart) and every prior family (its form and parameters)."""
+        from gankit.registry import PRIORS, QUANTITIES
+
+        return JSONResponse({"quantities": {key: q.to_dict() for key, q in QUANTITIES.items()},
+                             "priors": {name: family.to_dict(name) for name, family in PRIORS.items()}})
 
     def presets(self, request: Request) -> Response:
         from gankit.config import preset_names
@@ -395,7 +404,7 @@ class Lab:
             chunks = []
             if ref is not None:
                 if tail is None:
-                    tail = MetricsTail(ref.path / "metrics.jsonl")
+                    tail = MetricsTail(RunDir(ref.path).metrics)
                 new, reset = await run_in_threadpool(tail.read)
                 if reset or not tail.announced:
                     chunks.append(_sse({"rows": tail.rows, **({"reset": True} if reset and tail.announced else {})}))
@@ -445,18 +454,18 @@ class Lab:
 
     def samples_png(self, request: Request) -> Response:
         ref, cfg = self._sampling(request)
-        query = render.sample_request(request.query_params)
-        body = render.png(self.generators, ref.path, cfg, query, ref.id)
+        query = sample_pictures.sample_request(request.query_params)
+        body = sample_pictures.png(self.generators, ref.path, cfg, query, ref.id)
         return Response(body, media_type="image/png", headers={"Cache-Control": "no-store"})
 
     def samples_json(self, request: Request) -> Response:
         ref, cfg = self._sampling(request)
-        query = render.sample_request(request.query_params)
-        return JSONResponse(render.samples_json(self.generators, ref.path, cfg, query, ref.id))
+        query = sample_pictures.sample_request(request.query_params)
+        return JSONResponse(sample_pictures.samples_json(self.generators, ref.path, cfg, query, ref.id))
 
     def interpolation_png(self, request: Request) -> Response:
         ref, cfg = self._sampling(request)
-        body = render.interpolation_png(self.generators, ref.path, cfg, request.query_params, ref.id)
+        body = sample_pictures.interpolation_png(self.generators, ref.path, cfg, request.query_params, ref.id)
         return Response(body, media_type="image/png", headers={"Cache-Control": "no-store"})
 
     async def start_run(self, request: Request) -> Response:
@@ -465,15 +474,16 @@ class Lab:
         return JSONResponse({"id": launch.id, "pid": launch.process.pid}, status_code=202)
 
     def _start_run(self, body: dict) -> Launch:
-        from gankit.api import override_strings
-        from gankit.config import DEFAULT_PRESET, _suggest, build_config, preset_names
-        from gankit.engine.train import check_run_name
+        from gankit.config import override_strings
+        from gankit.config import DEFAULT_PRESET, build_config, preset_names
+        from gankit.registry import suggestion
+        from gankit.rundir.make import check_run_name
 
         preset = body.get("preset") or DEFAULT_PRESET
         names = preset_names()
         if not isinstance(preset, str) or preset not in names:
             shown = preset if isinstance(preset, str) else json.dumps(preset)
-            raise UserError(f"unknown preset '{shown}'{_suggest(str(shown), names)}; presets: {', '.join(names)}")
+            raise UserError(f"unknown preset '{shown}'{suggestion(str(shown), names)}; presets: {', '.join(names)}")
         overrides = _override_list(body.get("overrides"))
         strings = override_strings(overrides)
         name = body.get("name")
@@ -501,7 +511,7 @@ class Lab:
         return JSONResponse({"id": launch.id, "pid": launch.process.pid}, status_code=202)
 
     def _resume_run(self, run_id: str, body: dict) -> Launch:
-        from gankit.api import override_strings
+        from gankit.config import override_strings
         from gankit.config import READY_MADE_ARCH, load_run_config
 
         ref = self.find(run_id)
@@ -594,6 +604,7 @@ def create_app(runs_dir, studies_dir, token: Optional[str] = None, *,
         Mount("/static", app=StaticFolder(STATIC)),
         Route("/api/session", lab.session),
         Route("/api/presets", lab.presets),
+        Route("/api/units", lab.units),
         Route("/api/runs", lab.list_runs, methods=["GET"]),
         Route("/api/runs", lab.start_run, methods=["POST"]),
         Route("/api/studies", lab.studies),

@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 from gankit.errors import UserError
 
-MIXTURES = ("ring8", "grid25", "custom")
+TOY_MIXTURES = ("ring8", "grid25", "custom")
 # The toy's regularizer choice as gankit's regularize.* keys.
 REGULARIZERS: dict[str, dict[str, Any]] = {
     "none": {},
@@ -64,8 +64,8 @@ def normalize(changes: Any, base: Optional[dict] = None) -> dict[str, Any]:
                             "create a new toy instead")
     settings = dict(base or DEFAULTS)
     settings.update({k: v for k, v in changes.items() if k in allowed})
-    if settings["mixture"] not in MIXTURES:
-        raise UserError(f"unknown mixture '{settings['mixture']}'; mixtures: {', '.join(MIXTURES)}")
+    if settings["mixture"] not in TOY_MIXTURES:
+        raise UserError(f"unknown mixture '{settings['mixture']}'; mixtures: {', '.join(TOY_MIXTURES)}")
     if settings["mixture"] == "custom":
         points = settings["points"]
         if not isinstance(points, list) or not 1 <= len(points) <= MAX_POINTS:
@@ -94,7 +94,7 @@ def normalize(changes: Any, base: Optional[dict] = None) -> dict[str, Any]:
 def toy_config(settings: dict[str, Any]):
     """The RunConfig of a toy: the ring8 (custom too) or grid25 preset with small nets and the
     toy's loss, learning rates, regularizer and seed."""
-    from gankit.api import override_strings
+    from gankit.config import override_strings
     from gankit.config import build_config
 
     preset = "grid25" if settings["mixture"] == "grid25" else "ring8"
@@ -104,33 +104,29 @@ def toy_config(settings: dict[str, Any]):
 
 
 class ToyLab:
-    """One toy GAN: its data, the GAN gankit builds, the fixed inputs of the pictures."""
+    """One toy GAN (built and stepped through the engine's public face,
+    :class:`gankit.engine.TrainableGan`) and the fixed inputs of its pictures."""
 
     def __init__(self, settings: dict[str, Any]):
         import torch
 
         from gankit.data.sampleset import SampleSet
         from gankit.data.toys import DATA_SEED, Mixture
-        from gankit.engine.runner import iterations
-        from gankit.engine.train import FIXED_NOISE_SEED_OFFSET, prepare
-        from gankit.track.views import plot_extent
+        from gankit.engine import TrainableGan
+        from gankit.track.pictures import plot_extent
 
         self.settings = settings
-        self.cfg = cfg = toy_config(settings)
+        cfg = toy_config(settings)
+        data = None
         if settings["mixture"] == "custom":
             means = torch.tensor(settings["points"], dtype=torch.float32)
             side = float((means.max(0).values - means.min(0).values).max())
             mixture = Mixture("custom", means, CUSTOM_STD * (side if side > 1e-6 else 1.0))
             points, modes = mixture.sample(cfg.data.count, torch.Generator().manual_seed(DATA_SEED))
             data = SampleSet(points, modes, mixture.num_modes, f"custom: {mixture.num_modes} Gaussians")
-            self.device, self.spec, self.batches, self.gan = _prepare_on(cfg, data)
-        else:
-            self.device, self.spec, self.batches, self.gan = prepare(cfg)
-        self.iterate = iterations(self.gan, self.batches, cfg.train.d_steps)
-        self.iteration = 0
-        self.real = self.batches.samples[:REAL_SHOWN].float().cpu()
-        noise = torch.Generator().manual_seed(cfg.seed + FIXED_NOISE_SEED_OFFSET)
-        self.z = self.gan.prior.sample(FAKE_SHOWN, cfg.model.z_dim, generator=noise).to(self.device)
+        self.gan = TrainableGan(cfg, data=data)
+        self.real = self.gan.batches.samples[:REAL_SHOWN].float().cpu()
+        self.z = self.gan.fixed_noise(FAKE_SHOWN)
         self.extent = plot_extent(self.real)
         x0, x1, y0, y1 = self.extent
         xs, ys = torch.linspace(x0, x1, HEAT_SIZE), torch.linspace(y0, y1, HEAT_SIZE)
@@ -140,57 +136,30 @@ class ToyLab:
 
     def step(self, steps: int) -> None:
         """Train ``steps`` iterations (k D steps and one G step each)."""
-        from gankit.engine.step import Statistics
-
         if self.diverged:
             raise UserError(f"{self.diverged}; create a new toy")
         for _ in range(steps):
-            values = Statistics.read(self.iterate(self.iteration))
-            self.iteration += 1
-            row = {"step": self.iteration, **{k: values[k] for k in ("d_real", "d_fake", "g_loss", "d_x", "d_g_z")}}
+            values = self.gan.read(self.gan.iterate())
+            step = self.gan.iteration
+            row = {"step": step, **{k: values[k] for k in ("d_real", "d_fake", "g_loss", "d_x", "d_g_z")}}
             broken = [k for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)]
             self.losses.append({k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in row.items()})
             if broken:
-                self.diverged = f"the toy diverged at step {self.iteration}: {', '.join(broken)} became non-finite"
+                self.diverged = f"the toy diverged at step {step}: {', '.join(broken)} became non-finite"
                 break
 
     def change(self, settings: dict[str, Any]) -> None:
         """Switch the loss, the learning rates and the regularizer between steps."""
-        from gankit.engine.optim import set_lr
-        from gankit.objectives import build_objective
-        from gankit.regularize import build_regularizers
-
-        cfg = toy_config(settings)
-        self.gan.objective = build_objective(cfg, self.spec.num_classes)
-        self.gan.regularizers = build_regularizers(cfg.regularize)
-        set_lr(self.gan.g_optimizer, cfg.optim.g.lr)
-        set_lr(self.gan.d_optimizer, cfg.optim.d.lr)
-        self.cfg, self.settings = cfg, settings
+        self.gan.reconfigure(toy_config(settings))
+        self.settings = settings
 
     def state(self) -> dict[str, Any]:
         """What the page draws: real and generated points, D's heat map, the losses, the settings."""
-        from gankit.engine.train import generate, shown_scores
-
-        fake = generate(self.gan.generator, self.z).float()
-        heat = shown_scores(self.gan, self.grid.to(self.device)).float().cpu()
-        return {"step": self.iteration, "real": _points(self.real), "fake": _points(fake),
+        fake = self.gan.generate(self.z).float()
+        heat = self.gan.scores(self.grid).float().cpu()
+        return {"step": self.gan.iteration, "real": _points(self.real), "fake": _points(fake),
                 "heat": {"extent": [round(v, 5) for v in self.extent], "size": HEAT_SIZE, "values": _rounded(heat)},
                 "losses": list(self.losses), "settings": dict(self.settings), "diverged": self.diverged}
-
-
-def _prepare_on(cfg, data):
-    """What gankit's prepare() does, on points given rather than loaded from data.source."""
-    from gankit.data import sample_spec
-    from gankit.data.batches import Batches
-    from gankit.engine.device import resolve_device
-    from gankit.engine.speed import resolve_speed
-    from gankit.engine.train import build_gan
-
-    device = resolve_device(cfg.train.device)
-    spec = sample_spec(cfg.data)
-    speed = resolve_speed(cfg, device, spec, 1)
-    batches = Batches(data, cfg.train.batch_size, cfg.seed, device, memory_format=speed.memory_format)
-    return device, spec, batches, build_gan(cfg, device, spec, speed)
 
 
 def _rounded(values) -> list:

@@ -8,14 +8,14 @@
 
   const charts = [
     new GK.Chart($("#chart-losses"), { name: "losses", title: "Losses", keys: [
-      { key: "d_real", label: "D real" }, { key: "d_fake", label: "D fake" }, { key: "g_loss", label: "G" }] }),
+      { key: "d_real" }, { key: "d_fake" }, { key: "g_loss" }] }),
     new GK.Chart($("#chart-outputs"), { name: "outputs", title: "D's outputs", keys: [
-      { key: "d_x", label: "D(x)" }, { key: "d_g_z", label: "D(G(z))" }] }),
+      { key: "d_x" }, { key: "d_g_z" }] }),
     new GK.Chart($("#chart-wasserstein"), { name: "wasserstein", title: "Wasserstein estimate",
-      keys: [{ key: "wasserstein", label: "W estimate" }] }),
+      keys: [{ key: "wasserstein" }] }),
     new GK.Chart($("#chart-eval"), { name: "eval", title: "Evaluation metrics", prefix: "eval_" }),
     new GK.Chart($("#chart-grads"), { name: "grads", title: "Gradient norms", keys: [
-      { key: "d_grad_norm", label: "D", color: "#1f77b4" }, { key: "g_grad_norm", label: "G", color: "#ff7f0e" }] }),
+      { key: "d_grad_norm", color: "#1f77b4" }, { key: "g_grad_norm", color: "#ff7f0e" }] }),
   ];
   let drawPending = false;
   function redraw() {
@@ -196,6 +196,7 @@
   GK.fitImage($("#grid-img"), 440, 560);
 
   (async () => {
+    await GK.ready;
     await refreshInfo();
     if (state.info) openStream();
   })();

@@ -4,10 +4,11 @@
 (() => {
   const { el, $, api, fmt, badge, progress, showError, runApi, runPage, metricName } = GK;
   const name = GK.idFromPath("/study/");
+  const LOSS_COLUMNS = ["d_real", "d_fake", "g_loss"];
 
   function runsTable(ids, byId) {
     return el("div", { class: "table-wrap" }, el("table", {},
-      el("thead", {}, el("tr", {}, ["Run", "Progress", "Status", "D real", "D fake", "G", "Evaluation"]
+      el("thead", {}, el("tr", {}, ["Run", "Progress", "Status", ...LOSS_COLUMNS.map(GK.label), "Evaluation"]
         .map((h, i) => el("th", { class: i >= 3 && i <= 5 ? "num" : null, text: h })))),
       el("tbody", {}, ids.map((id) => {
         const run = byId.get(id) || { id };
@@ -17,7 +18,7 @@
           el("td", {}, el("a", { href: runPage(id), class: "run-link", text: run.name || id })),
           el("td", {}, run.steps ? progress(run.step, run.steps) : "–"),
           el("td", {}, run.status ? badge(run.status) : "–"),
-          ["d_real", "d_fake", "g_loss"].map((k) => el("td", { class: "num", text: fmt(last[k]) })),
+          LOSS_COLUMNS.map((k) => el("td", { class: "num", text: fmt(last[k]) })),
           el("td", { class: "metrics-list", text: metrics.map(([k, v]) => `${metricName(k)} ${fmt(v)}`).join(", ") || "–" }));
       }))));
   }
@@ -39,6 +40,7 @@
 
   (async () => {
     try {
+      await GK.ready;
       const [studies, runs] = await Promise.all([api("/api/studies"), api("/api/runs")]);
       const study = (studies.studies || []).find((s) => s.name === name);
       if (!study) throw new Error(`no study named '${name}'`);

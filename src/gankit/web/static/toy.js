@@ -7,7 +7,7 @@
   const toy = { state: null, id: null, centres: [], playing: false, changing: 0 };
   GK.toy = toy;  // for tests and the console
   const chart = new GK.Chart($("#toy-chart"), { name: "toy", title: "Losses", height: 300, keys: [
-    { key: "d_real", label: "D real" }, { key: "d_fake", label: "D fake" }, { key: "g_loss", label: "G" }] });
+    { key: "d_real" }, { key: "d_fake" }, { key: "g_loss" }] });
   const losses = new GK.Rows();
 
   /* Requests to the toy session run one after the other, never overlapping. */

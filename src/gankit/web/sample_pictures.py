@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from gankit.config import RunConfig
-from gankit.engine.checkpoint import GENERATOR_FILE, LAST
+from gankit.rundir import RunDir
 from gankit.errors import UserError
 from gankit.priors import Prior, parse_prior
 from gankit.web.launcher import Conflict
@@ -45,12 +45,13 @@ class Generators:
         version of its weights file."""
         from gankit.sampling import load_generator
 
-        exported = run_dir / GENERATOR_FILE
-        source = exported if exported.is_file() and not raw else run_dir / LAST
+        run = RunDir(run_dir)
+        last = run.last_checkpoint.relative_to(run.path)
+        source = run.generator if run.generator.is_file() and not raw else run.last_checkpoint
         try:
             stat = source.stat()
         except FileNotFoundError:
-            needs = "checkpoints/last.pt" if raw else f"{GENERATOR_FILE} or checkpoints/last.pt"
+            needs = last if raw else f"{run.generator.name} or {last}"
             raise Conflict(f"run {name} has no trained generator yet ({needs})") from None
         folder = str(run_dir.resolve())
         key = (folder, raw, source.name, stat.st_mtime_ns, stat.st_size, stat.st_ino)

@@ -1,4 +1,5 @@
-"""Read run directories into plain dataclasses, tolerating anything missing or half-written.
+"""A report's view of a run directory (:class:`RunData`), read through :mod:`gankit.rundir`,
+tolerating anything missing or half-written: each missing part becomes a note on the page.
 
 A report reads only what a run leaves behind (README, "What a run leaves behind"): nothing here
 imports torch or touches a live loop, and nothing in a run directory is ever written.
@@ -6,11 +7,7 @@ imports torch or touches a live loop, and nothing in a run directory is ever wri
 
 from __future__ import annotations
 
-import csv
-import json
 import math
-import numbers
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -18,52 +15,9 @@ from typing import Any, Optional
 import yaml
 
 from gankit.errors import UserError
+from gankit.rundir import Grid, LossTable, Measurement, RunDir, StudyDir, finite, health_events, names, number
 
-GRID_NAME = re.compile(r"^step_(\d+)\.png$")
-EVAL_NAME = re.compile(r"^step_(\d+)\.json$")
 TABLE_KEYS = ("step", "d_real", "d_fake", "d_loss", "g_loss", "d_x", "d_g_z")
-
-
-def number(value: Any) -> Optional[float]:
-    """``value`` as a float when it is a real number (NaN and infinities included), else None."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return None
-    return float(value)
-
-
-def finite(value: Any) -> Optional[float]:
-    """``value`` as a float when it is a finite number, else None (null, NaN, ±Infinity, text)."""
-    x = number(value)
-    return x if x is not None and math.isfinite(x) else None
-
-
-@dataclass
-class Grid:
-    """One sample grid picture of a run, at a training step."""
-
-    step: int
-    path: Path
-
-
-@dataclass
-class Measurement:
-    """One evaluation number with its protocol (from eval/*.json or the eval_* values of metrics.jsonl)."""
-
-    name: str
-    value: Optional[float]
-    protocol: str = ""
-    out_of: Optional[int] = None
-    step: Optional[int] = None
-    source: str = ""
-
-
-@dataclass
-class LossTable:
-    """The losses at the grid steps: column keys and one dict per row."""
-
-    columns: list[str]
-    rows: list[dict[str, Optional[float]]]
-    source: str
 
 
 @dataclass
@@ -144,81 +98,18 @@ class RunData:
         return None
 
 
-def is_run_dir(path: Path) -> bool:
-    """A run directory is a folder with a config.yaml."""
-    return (path / "config.yaml").is_file()
-
-
-def is_study_dir(path: Path) -> bool:
-    """A study directory is a folder with a summary.json or a study.yaml."""
-    return (path / "summary.json").is_file() or (path / "study.yaml").is_file()
-
-
 def kind_of(path: Path) -> str:
     """``"study"`` or ``"run"`` for a folder; a UserError for anything else."""
     if not path.exists():
         raise UserError(f"{path} does not exist")
     if not path.is_dir():
         raise UserError(f"{path} is not a folder: give a run directory or a study directory")
-    if is_study_dir(path):
+    if StudyDir(path).summary.is_file() or StudyDir(path).spec.is_file():
         return "study"
-    if is_run_dir(path):
+    if RunDir(path).exists():
         return "run"
-    raise UserError(f"{path} is neither a run directory (no config.yaml) nor a study directory (no summary.json)")
-
-
-def read_records(path: Path) -> tuple[list[dict], int]:
-    """The JSON objects of a metrics.jsonl, one per line, and how many lines could not be read."""
-    records, bad = [], 0
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return [], 1
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError:
-            bad += 1
-            continue
-        if isinstance(record, dict) and finite(record.get("step")) is not None:
-            records.append(record)
-        else:
-            bad += 1
-    return records, bad
-
-
-def read_grids(run: Path) -> list[Grid]:
-    """The run's ``samples/step_NNNNNN.png`` pictures, by step."""
-    folder = run / "samples"
-    if not folder.is_dir():
-        return []
-    grids = [Grid(int(m.group(1)), p) for p in folder.iterdir() if (m := GRID_NAME.match(p.name)) and p.is_file()]
-    return sorted(grids, key=lambda g: g.step)
-
-
-def read_loss_csv(path: Path) -> Optional[LossTable]:
-    """loss_table.csv as a LossTable (None when it cannot be read); blank or odd cells become None."""
-    try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            rows = list(csv.reader(handle))
-    except (OSError, csv.Error, UnicodeDecodeError):
-        return None
-    if not rows or "step" not in rows[0]:
-        return None
-    columns = [c.strip() for c in rows[0]]
-    table = []
-    for row in rows[1:]:
-        cells = {}
-        for key, text in zip(columns, row):
-            try:
-                cells[key] = float(text)
-            except ValueError:
-                cells[key] = None
-        if cells.get("step") is not None:
-            table.append(cells)
-    return LossTable(columns, table, "loss_table.csv")
+    raise UserError(f"{path} is neither a run directory (no {names.CONFIG}) nor a study directory "
+                    f"(no {names.SUMMARY})")
 
 
 def loss_table_from_records(run: RunData) -> Optional[LossTable]:
@@ -236,40 +127,21 @@ def loss_table_from_records(run: RunData) -> Optional[LossTable]:
     return LossTable(columns, rows, "metrics.jsonl at the grid steps") if rows else None
 
 
-def read_eval_files(run: Path, notes: list[str]) -> list[Measurement]:
-    """The measurements of every ``eval/step_NNNNNN.json``, oldest first; unreadable files become notes."""
-    folder = run / "eval"
-    if not folder.is_dir():
-        return []
-    found = []
-    for path in sorted(p for p in folder.iterdir() if EVAL_NAME.match(p.name)):
-        try:
-            payload = json.loads(path.read_text(encoding="utf-8"))
-            step = int(payload.get("step", EVAL_NAME.match(path.name).group(1)))
-            for m in payload["measurements"]:
-                out_of = number(m.get("out_of"))
-                found.append(Measurement(str(m["name"]), number(m.get("value")), str(m.get("protocol") or ""),
-                                         int(out_of) if out_of is not None else None, step, f"eval/{path.name}"))
-        except (OSError, ValueError, TypeError, KeyError, AttributeError):
-            notes.append(f"eval/{path.name} could not be read")
-    return found
-
-
 def logged_measurements(run: RunData) -> list[Measurement]:
     """The eval_* values of the last record that has them, with the protocols from its eval_protocol."""
     for record in sorted(run.records, key=lambda r: finite(r.get("step")) or 0.0, reverse=True):
-        names = [k for k in record if k.startswith("eval_") and k != "eval_protocol"]
-        if names:
+        keys = [k for k in record if k.startswith("eval_") and k != "eval_protocol"]
+        if keys:
             protocols = record.get("eval_protocol") if isinstance(record.get("eval_protocol"), dict) else {}
             step = int(finite(record["step"]))
             return [Measurement(k[len("eval_"):], number(record[k]), str(protocols.get(k[len("eval_"):], "")),
-                                None, step, "metrics.jsonl") for k in names]
+                                None, step, names.METRICS) for k in keys]
     return []
 
 
 def _read_config(run: RunData) -> None:
     """Fill the run's config and config text; a missing or unreadable config.yaml becomes a note."""
-    path = run.path / "config.yaml"
+    path = RunDir(run.path).config
     try:
         run.config_text = path.read_text(encoding="utf-8", errors="replace")
         loaded = yaml.safe_load(run.config_text)
@@ -287,37 +159,35 @@ def _read_config(run: RunData) -> None:
 
 def health_notes(records: list[dict]) -> list[str]:
     """The training-health events logged in metrics.jsonl (warnings, divergence), one note each."""
-    return [f"step {record['step']}: {event['message']}" for record in records
-            for event in record.get("events") or () if isinstance(event, dict) and event.get("message")]
+    return [f"step {step}: {event['message']}" for step, event in health_events(records) if event.get("message")]
 
 
 def read_run(path: Path) -> RunData:
     """Everything a report needs from the run directory ``path``; each missing part becomes a note."""
     path = Path(path)
+    files = RunDir(path)
     run = RunData(path=path, name=path.name)
     _read_config(run)
-    metrics = path / "metrics.jsonl"
-    if metrics.is_file():
-        run.records, bad = read_records(metrics)
+    if files.metrics.is_file():
+        run.records, bad = files.readable_records()
         if bad:
             run.notes.append(f"{bad} line(s) of metrics.jsonl could not be read and are left out")
         if not run.records:
             run.notes.append("metrics.jsonl holds no logged step yet")
     else:
         run.notes.append("no metrics.jsonl yet: no curves and no loss table")
-    run.grids = read_grids(path)
+    run.grids = [Grid(step, picture) for step, picture in files.grids().items()]
     if not run.grids:
         run.notes.append("no sample grids (samples/step_NNNNNN.png)")
-    table = path / "loss_table.csv"
-    run.loss_table = read_loss_csv(table) if table.is_file() else None
+    run.loss_table = files.loss_table()
     if run.loss_table is None:
         run.loss_table = loss_table_from_records(run)
-        if table.is_file():
+        if files.loss_table_csv.is_file():
             run.notes.append("loss_table.csv could not be read: the table comes from metrics.jsonl")
-    run.measurements = read_eval_files(path, run.notes) + logged_measurements(run)
+    run.measurements = files.eval_results(run.notes) + logged_measurements(run)
     run.notes.extend(health_notes(run.records))
-    run.has_generator = (path / "generator.safetensors").is_file()
-    run.has_checkpoint = (path / "checkpoints" / "last.pt").is_file()
+    run.has_generator = files.generator.is_file()
+    run.has_checkpoint = files.last_checkpoint.is_file()
     if not run.finished:
         where = f"step {run.last_step}" if run.last_step is not None else "no logged step"
         total = run.total_steps if run.total_steps is not None else "?"

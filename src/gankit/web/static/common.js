@@ -138,8 +138,27 @@ const GK = (() => {
     if (abs !== 0 && (abs < 1e-3 || abs >= 1e5)) return value.toExponential(2);
     return String(Number(value.toPrecision(4)));
   }
-  /** eval_fid -> fid */
-  const metricName = (key) => key.replace(/^eval_/, "");
+  /* ---------- labels and priors, from the registries (GET /api/units) ---------- */
+  let UNITS = { quantities: {}, priors: {} };
+  let unitsVersion = 0;
+  /** Resolves once the labels are loaded (or could not be: names then stand for themselves). */
+  const ready = api("/api/units").then((units) => {
+    UNITS = units;
+    unitsVersion += 1;
+    Object.values(charts).forEach((chart) => chart.redraw());
+    document.querySelectorAll("[data-quantity]").forEach((cell) => {
+      const quantity = UNITS.quantities[cell.dataset.quantity];
+      if (quantity) Object.assign(cell, { textContent: quantity.short || quantity.label, title: quantity.description });
+    });
+  }).catch(() => {});
+  /** A logged quantity's short label: "d_real" -> "D real", "eval_image_fd" -> "image FD". */
+  function label(key) {
+    const name = key.replace(/^eval_/, "");
+    const quantity = UNITS.quantities[name];
+    return quantity ? quantity.short || quantity.label : name;
+  }
+  /** An evaluation metric's name for people: eval_fid -> FID. */
+  const metricName = (key) => label(key);
 
   /** Whether a run with this status trains (or is about to). */
   const live = (status) => status === "running" || status === "starting";
@@ -243,18 +262,21 @@ const GK = (() => {
       rows.forEach((r) => Object.keys(r).forEach((k) => {
         if (k.startsWith(this.prefix) && typeof r[k] === "number") found.add(k);
       }));
-      return [...found].sort().map((k, i) => ({ key: k, label: metricName(k), color: PALETTE[i % PALETTE.length] }));
+      return [...found].sort().map((k, i) => ({ key: k, color: PALETTE[i % PALETTE.length] }));
     }
+    /** Draw the last rows again (the labels have changed). */
+    redraw() { if (this.rows) this.update(this.rows); }
     width() { return Math.max(200, this.host.clientWidth || this.host.parentElement.clientWidth || 600); }
     /** Draw these rows (sorted by step); cheap to call often. */
     update(rows) {
+      this.rows = rows;
       const keys = this.seriesKeys(rows);
       const used = rows.filter((r) => keys.some((k) => typeof r[k.key] === "number"));
       const card = this.host.closest("[data-chart-card]") || this.host;
       card.hidden = used.length === 0;
       if (!used.length) return;
       const data = [used.map((r) => r.step)].concat(keys.map((k) => used.map((r) => (typeof r[k.key] === "number" && Number.isFinite(r[k.key]) ? r[k.key] : null))));
-      const signature = keys.map((k) => k.key).join(",");
+      const signature = keys.map((k) => k.key).join(",") + `@${unitsVersion}`;
       if (!this.plot || signature !== this.signature) {
         if (this.plot) this.plot.destroy();
         this.signature = signature;
@@ -266,7 +288,7 @@ const GK = (() => {
           cursor: { drag: { x: true, y: false } },
           axes: [{ label: "step" }, { label: this.yLabel, size: 60 }],
           series: [{ label: "step" }].concat(keys.map((k) => ({
-            label: k.label, stroke: k.color || COLORS[k.key] || "#333", width: 1.5, spanGaps: true,
+            label: k.label || label(k.key), stroke: k.color || COLORS[k.key] || "#333", width: 1.5, spanGaps: true,
           }))),
         }, data, this.host);
       } else {
@@ -309,20 +331,28 @@ const GK = (() => {
   }
 
   /* ---------- play panel ---------- */
-  const PRIORS = {
-    normal: [{ name: "mean", min: -10, max: 10, step: 0.1, value: 0 }, { name: "std", min: 0.05, max: 10, step: 0.05, value: 1 }],
-    uniform: [{ name: "low", min: -10, max: 10, step: 0.1, value: -1 }, { name: "high", min: -10, max: 10, step: 0.1, value: 1 }],
-    exponential: [{ name: "rate", min: 0.05, max: 10, step: 0.05, value: 1 }, { name: "shift", min: -10, max: 10, step: 0.1, value: 0 }],
-  };
+  /** The prior families the server knows: {name: [{name, default, low, high, step}]}. */
+  function priorFamilies() {
+    const families = {};
+    for (const [name, family] of Object.entries(UNITS.priors || {})) {
+      families[name] = family.parameters.map((p) => ({
+        name: p.name, min: p.low, max: p.high, step: p.step, value: p.default === null ? (p.low + p.high) / 2 : p.default,
+      }));
+    }
+    return families;
+  }
   const COUNTS = { images: [16, 36, 64, 100], sequences: [4, 8, 16, 32], points: [64, 256, 1024, 2048] };
 
   /** "normal(0,1)" -> {family: "normal", params: [0, 1]} (null if it does not parse). */
   function parsePrior(text) {
     const m = /^\s*([a-z]+)\s*\(([^)]*)\)\s*$/.exec(text || "");
-    if (!m || !PRIORS[m[1]]) return null;
+    const specs = priorFamilies()[m ? m[1] : ""];
+    if (!specs) return null;
     const params = m[2].split(",").map((s) => Number(s.trim())).filter((x) => Number.isFinite(x));
-    if (m[1] === "exponential" && params.length === 1) params.push(0);
-    return params.length === 2 ? { family: m[1], params } : null;
+    while (params.length < specs.length && UNITS.priors[m[1]].parameters[params.length].default !== null) {
+      params.push(UNITS.priors[m[1]].parameters[params.length].default);
+    }
+    return params.length === specs.length ? { family: m[1], params } : null;
   }
   /** A slider with a number box beside it; both edit one value. */
   function numberSlider({ name, min, max, step, value }, onChange) {
@@ -356,7 +386,7 @@ const GK = (() => {
       const info = this.info;
       const prior = parsePrior(info.prior) || { family: "normal", params: [0, 1] };
       this.family = el("select", { "aria-label": "prior family", class: "prior-family" },
-        Object.keys(PRIORS).map((f) => el("option", { value: f, text: f, selected: f === prior.family })));
+        Object.keys(priorFamilies()).map((f) => el("option", { value: f, text: f, selected: f === prior.family })));
       this.paramsHost = el("div", { class: "params" });
       this.priorText = el("div", { class: "prior-text mono" });
       this.family.addEventListener("change", () => { this.buildParams(null); this.refresh(); });
@@ -420,7 +450,7 @@ const GK = (() => {
       this.stripImg.addEventListener("load", () => this.startAnimation());
     }
     buildParams(values) {
-      const specs = PRIORS[this.family.value];
+      const specs = priorFamilies()[this.family.value] || [];
       this.params = specs.map((spec, i) => numberSlider(
         Object.assign({}, spec, { value: values ? values[i] : spec.value }),
         () => this.refresh()));
@@ -532,7 +562,7 @@ const GK = (() => {
 
   return {
     runApi, runPage, studyPage, idFromPath, api, image, isAbort, ApiError, oneLine, writeHeadersNow,
-    el, $, fitImage, showError, fmt, metricName, live, badge, progress, parseOverrides, toYaml, table,
+    el, $, fitImage, showError, fmt, label, metricName, ready, live, badge, progress, parseOverrides, toYaml, table,
     Chart, Rows, charts, debounce, PlayPanel, parsePrior,
   };
 })();

@@ -4,27 +4,32 @@ import pytest
 
 from gankit.errors import UserError
 from gankit.studies import builtin_names, load_study
-from gankit.studies.measures import MEASURES
+from gankit.registry import MEASURES
 from gankit.studies.plan import _override, plan_runs
-from gankit.studies.spec import MEASURES as MEASURE_NAMES
-from gankit.studies.spec import validate_study
+from gankit.studies.study_file import validate_study
 from gankit.config import parse_override
 
-BUILT_IN = ["g-loss", "latent-shift", "lr-sensitivity", "mode-collapse", "noise"]
+BUILT_IN = ["g-loss", "latent-shift", "lr-sensitivity", "lr-sensitivity-faces", "mode-collapse",
+            "mode-collapse-faces", "noise"]
 
 
-def test_the_built_in_studies_load_and_plan():
+def test_the_built_in_studies_load_and_plan(tmp_path):
     assert builtin_names() == BUILT_IN
     for name in BUILT_IN:
         spec = load_study(name)
         assert spec.name == name and spec.question and spec.claims
+        if name.endswith("-faces"):  # they train on a folder the user gives
+            with pytest.raises(UserError, match="give it data.root=FOLDER"):
+                plan_runs(spec)
+            spec = validate_study({**spec.to_dict(), "set": {**spec.set, "data.root": str(tmp_path)}})
         plans = plan_runs(spec)
         assert len(plans) == len(spec.arms) * len(spec.seeds)
         assert len({p.name for p in plans}) == len(plans)
 
 
-def test_every_measure_named_in_a_study_file_exists():
-    assert set(MEASURE_NAMES) == set(MEASURES)
+def test_every_measure_the_built_in_studies_name_is_registered():
+    named = {measure for name in BUILT_IN for measure in load_study(name).measure}
+    assert named <= set(MEASURES) and "convergence" in MEASURES
 
 
 def test_noise_uses_the_labs_priors():

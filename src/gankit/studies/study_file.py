@@ -13,7 +13,8 @@ from typing import Any, Literal, Optional
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from gankit.config import _suggest, read_named_yaml, shipped_names
+from gankit.config import read_named_yaml, shipped_names
+from gankit.registry import MEASURES, suggestion
 from gankit.errors import UserError
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -99,10 +100,6 @@ class Claim(Part):
         return self
 
 
-MEASURES = ("convergence", "stability", "quality", "gap_closed", "diversity", "collapse", "grad_norms",
-            "outputs", "codes", "first_layer")
-
-
 class StudySpec(Part):
     """Everything that defines a study; saved (resolved) as ``study.yaml`` in its directory."""
 
@@ -138,9 +135,7 @@ class StudySpec(Part):
     @classmethod
     def _known_measures(cls, names: list[str]) -> list[str]:
         for name in names:
-            if name not in MEASURES:
-                raise ValueError(f"unknown measure '{name}'{_suggest(name, list(MEASURES))}; "
-                                 f"measures: {', '.join(MEASURES)}")
+            MEASURES.check(name)
         return names
 
     @model_validator(mode="after")
@@ -155,7 +150,7 @@ class StudySpec(Part):
         for claim in self.claims:
             for arm in filter(None, (claim.arm, claim.other)):
                 if arm not in arm_names:
-                    raise ValueError(f"claim '{claim.claim}' names arm '{arm}'{_suggest(arm, arm_names)}; "
+                    raise ValueError(f"claim '{claim.claim}' names arm '{arm}'{suggestion(arm, arm_names)}; "
                                      f"arms: {', '.join(arm_names)}")
         if sampled and len(self.arms) != 1:
             raise ValueError("a study with sampling arms trains one arm (its runs are what is sampled)")
@@ -203,7 +198,7 @@ def _describe(error: dict[str, Any]) -> str:
             if part.isdigit():
                 continue
             model = {"arms": Arm, "sample": SampleArm, "claims": Claim}.get(part, model)
-        return f"unknown key '{key}'{_suggest(loc[-1], list(model.model_fields))}"
+        return f"unknown key '{key}'{suggestion(loc[-1], list(model.model_fields))}"
     message = error["msg"].removeprefix("Value error, ")
     if not loc:
         return message

@@ -6,7 +6,7 @@ import json
 import math
 import shutil
 
-from gankit.report.collect import read_run
+from gankit.report.run_data import read_run
 from gankit.report.compare import differing_keys, mean_band
 from gankit.report.text import fmt
 
@@ -88,7 +88,7 @@ def test_numbers_for_people():
 
 
 def test_health_events_become_notes_on_the_page(tmp_path):
-    from gankit.report.collect import health_notes, read_run
+    from gankit.report.run_data import health_notes, read_run
 
     records = [{"step": 0, "d_loss": 1.0},
                {"step": 50, "d_loss": 0.1, "events": [{"kind": "d_won", "message": "D has won: since step 10 ..."}]},

@@ -4,7 +4,7 @@ import pytest
 import torch
 from PIL import Image
 
-from gankit.track.views import plot_extent, save_view
+from gankit.track.pictures import plot_extent, save_view
 
 
 def test_images_become_a_grid_with_the_requested_rows(tmp_path):

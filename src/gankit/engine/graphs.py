@@ -13,7 +13,7 @@ from typing import Callable, Optional
 import torch
 
 from gankit.data.batches import Batches
-from gankit.engine.step import Gan, train_iteration
+from gankit.engine.gan import Gan, train_iteration
 from gankit.errors import UserError
 
 Iteration = Callable[[int], torch.Tensor]  # 0-based iteration -> statistics (device tensor)
