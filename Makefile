@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 LOCK   := requirements.lock
 
-.PHONY: train test browser lock clean
+.PHONY: train test browser lock classifiers clean
 
 # Train the embedded default (scikit-learn's digits, offline): a few minutes on 2 CPU cores.
 train: $(VENV)/.installed
@@ -41,6 +41,12 @@ lock:
 	  echo "# (pip install -c $(LOCK) -e '.[test]'). Regenerate with: make lock"; \
 	  $(BIN)/python -m pip freeze --disable-pip-version-check --exclude-editable; } > $(LOCK).tmp
 	mv $(LOCK).tmp $(LOCK)
+
+# Retrain the domain classifier gankit ships (MNIST at 28x28, one thread: about 5 minutes) after a
+# change to the network or its training; the tests fail until the shipped copy matches the recipe.
+DATA ?= ../shared/data
+classifiers: $(VENV)/.installed
+	$(BIN)/python -c "from gankit.metrics.classifier import ship; print(ship('mnist', 28, '$(DATA)'))"
 
 clean:
 	rm -rf $(VENV) runs

@@ -1,7 +1,7 @@
 """Evaluation: known answers through the evaluator, `gankit eval`, and evaluation during training.
 
-Tests that train a domain classifier share one xdist worker (group "classifier"), so each
-classifier is trained once per test session and then read from the session's cache.
+The MNIST classifier is gankit's shipped copy (checked here against the real test split); the
+digits classifier is trained once per test session (the workers share a cache and a lock).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from PIL import Image
 from gankit.config import build_config
 from gankit.data import load_samples, to_model_units
 from gankit.data.toys import grid25, ring8
-from gankit.metrics.classifier import domain_classifier
+from gankit.metrics.classifier import _split, read_classifier, cache_path, domain_classifier, shipped_path
 from gankit.metrics.evaluate import Evaluator
 from gankit.metrics.frechet import frechet_between
 from stand_ins import FixedSamples
@@ -92,7 +92,6 @@ def test_a_folder_of_images_is_measured_offline_and_eval_mistakes(tmp_path, gank
     assert [r["step"] for r in records if "eval_image_fd" in r] == [1, 2]
 
 
-@pytest.mark.xdist_group("classifier")
 def test_conditional_digits_report_class_accuracy(tmp_path, gankit):
     runs = tmp_path / "runs"
     code, _, err = gankit("train", "cgan-mnist", *TINY, "data.source=digits", "data.image_size=16",
@@ -105,12 +104,29 @@ def test_conditional_digits_report_class_accuracy(tmp_path, gankit):
     assert "gankit digit classifier" in out and "300 samples" in out
 
 
-@pytest.mark.xdist_group("classifier")
-def test_mnist_classifier_accuracy_and_domain_frechet(mnist_root):
+def test_the_shipped_mnist_classifier_is_todays_recipe_and_classifies_the_test_split(mnist_root):
+    assert read_classifier(shipped_path("mnist", 28), "mnist", 28) is not None, \
+        "the shipped MNIST classifier was made by another recipe: run `make classifiers`"
     classifier = domain_classifier("mnist", 28, str(mnist_root))
-    assert classifier.test_accuracy >= 0.99, classifier.describe()
-    again = domain_classifier("mnist", 28, str(mnist_root))  # from the cache, not retrained
-    assert again.test_accuracy == classifier.test_accuracy
+    images, labels = _split("mnist", 28, str(mnist_root), "test")
+    measured = float((classifier.predict(images) == labels).float().mean())
+    assert measured >= 0.99 and measured == pytest.approx(classifier.test_accuracy, abs=1e-6), classifier.describe()
+    assert not cache_path("mnist", 28).exists()  # nothing was trained
+
+
+def test_a_shipped_classifier_of_another_recipe_is_not_used(tmp_path, monkeypatch):
+    import gankit.metrics.classifier as classifiers
+
+    monkeypatch.setattr(classifiers, "SHIPPED", tmp_path)
+    trained = domain_classifier("digits", 8)  # trained (or read from this session's cache)
+    classifiers._write(shipped_path("digits", 8), trained)
+    assert domain_classifier("digits", 8).test_accuracy == trained.test_accuracy
+    monkeypatch.setattr(classifiers, "VERSION", classifiers.VERSION + 1)
+    assert read_classifier(shipped_path("digits", 8), "digits", 8) is None  # another recipe: trained anew
+
+
+def test_the_mnist_classifier_features_give_a_domain_frechet(mnist_root):
+    classifier = domain_classifier("mnist", 28, str(mnist_root))
     cfg = build_config("dcgan-mnist", [f"data.root={mnist_root}", "data.split=test", "data.limit=4000"])
     real = to_model_units(load_samples(cfg.data).samples)
     features = classifier.features(real)
@@ -121,7 +137,6 @@ def test_mnist_classifier_accuracy_and_domain_frechet(mnist_root):
     assert distances == sorted(distances) and distances[-1] > 5 * distances[0]
 
 
-@pytest.mark.xdist_group("classifier")
 def test_stacked_mnist_real_images_cover_the_modes(mnist_root):
     # 10,000 real images (the protocol draws 26,000): about 10 per mode, enough to find them all
     cfg = build_config("stacked-mnist", [f"data.root={mnist_root}", "data.count=10000"])

@@ -12,12 +12,12 @@ from pathlib import Path
 
 from gankit.studies.plan import State, run_state
 
-STEPS = 300
+STEPS = 200
 DEADLINE = 600
-STUDY = ("base: ring8\nsteps: 300\nseeds: 2\n"
+STUDY = ("base: ring8\nsteps: 200\nseeds: 1\n"
          "set: {train.log_every: 10, train.checkpoint_every: 100, train.sample_steps: [0],\n"
          "      model.g_width: 64, model.d_width: 64, train.batch_size: 64}\n"
-         "arms:\n  - {name: k1}\n  - {name: k2, set: {train.d_steps: 2}}\n"
+         "arms:\n  - {name: k1}\n  - {name: k2, set: {train.d_steps: 2}}\n  - {name: k3, set: {train.d_steps: 3}}\n"
          "measure: [quality, convergence, outputs]\n"
          "claims:\n  - {claim: two D steps cover more modes, kind: better, metric: modes, arm: k2, other: k1}\n")
 
@@ -44,7 +44,7 @@ def test_killed_twice_then_continued_gives_the_same_summary(tmp_path):
     study.write_text(STUDY)
     out = tmp_path / "killed"
     runs = out / "runs"
-    second, third = runs / "k1-s1", runs / "k2-s0"
+    second, third = runs / "k2-s0", runs / "k3-s0"
     # killed while the second run is between two checkpoints
     kill_when(study, out, lambda: (second / "checkpoints" / "last.pt").is_file())
     assert run_state(runs / "k1-s0", STEPS) is State.FINISHED
@@ -54,11 +54,11 @@ def test_killed_twice_then_continued_gives_the_same_summary(tmp_path):
     assert run_state(third, STEPS) is State.EMPTY
     finished = subprocess.run(command(study, out), capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr
-    assert "2 finished, 2 to train" in finished.stderr
+    assert "2 finished, 1 to train" in finished.stderr
     never_killed = subprocess.run(command(study, tmp_path / "whole"), capture_output=True, text=True)
     assert never_killed.returncode == 0, never_killed.stderr
     assert (out / "summary.json").read_text() == (tmp_path / "whole" / "summary.json").read_text()
-    for run in ("k1-s1", "k2-s0"):
+    for run in ("k2-s0", "k3-s0"):
         rows = (runs / run / "metrics.jsonl").read_text().splitlines()
         whole = (tmp_path / "whole" / "runs" / run / "metrics.jsonl").read_text().splitlines()
         steps = [int(line.split('"step": ')[1].split(",")[0]) for line in rows]

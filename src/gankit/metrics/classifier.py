@@ -1,6 +1,12 @@
 """The domain classifier: a small CNN that gankit trains itself on a labelled image set's train
 split (MNIST, Fashion-MNIST, the embedded digits) and caches, to judge generated images.
 
+The MNIST classifier at 28x28 (the size of every MNIST preset) ships with gankit in
+``metrics/weights``: it is this module's own training (one thread, seed 0), so a first
+evaluation does not spend minutes training it and every machine measures with the same network.
+A shipped file is used only while its recipe key matches this module's (change the network or
+its training and it is trained again, as every other size is); ``ship`` writes it anew.
+
 Its 128 penultimate features give a domain Fréchet distance; its predictions give class
 histograms, the accuracy of conditional samples and the modes of Stacked MNIST. Images are
 classified in the model's units ([-1, 1]), exactly as G makes them.
@@ -35,6 +41,7 @@ LR = 1e-3
 SEED = 0
 VERSION = 3  # bump when the network or its training changes: old cache entries are then ignored
 CLASSIFIABLE = ("mnist", "fashion-mnist", "digits")
+SHIPPED = Path(__file__).parent / "weights"
 
 
 class DigitClassifier(nn.Module):
@@ -96,10 +103,19 @@ def _split(source: str, image_size: int, root: Optional[str], split: str) -> tup
     return to_unit_range(data.samples), data.labels
 
 
+def recipe_key(source: str, image_size: int) -> str:
+    """What makes a trained classifier valid: the network's version and its training recipe."""
+    return hashlib.sha256(json.dumps([VERSION, source, image_size, EPOCHS, BATCH, LR, SEED]).encode()).hexdigest()[:12]
+
+
 def cache_path(source: str, image_size: int) -> Path:
     """Where the classifier for ``source`` at ``image_size`` is cached."""
-    key = hashlib.sha256(json.dumps([VERSION, source, image_size, EPOCHS, BATCH, LR, SEED]).encode()).hexdigest()[:12]
-    return cache_dir() / "classifiers" / f"{source}-{image_size}-{key}.safetensors"
+    return cache_dir() / "classifiers" / f"{source}-{image_size}-{recipe_key(source, image_size)}.safetensors"
+
+
+def shipped_path(source: str, image_size: int) -> Path:
+    """Where gankit's own copy of the classifier for ``source`` at ``image_size`` would lie."""
+    return SHIPPED / f"{source}-{image_size}.safetensors"
 
 
 def accuracy(network: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
@@ -153,8 +169,11 @@ def domain_classifier(source: str, image_size: int, root: Optional[str] = None,
     if source not in CLASSIFIABLE:
         raise UserError(f"no domain classifier for data.source={source}; gankit trains one for "
                         f"{', '.join(CLASSIFIABLE)}")
+    shipped = read_classifier(shipped_path(source, image_size), source, image_size)
+    if shipped is not None:
+        return shipped
     path = cache_path(source, image_size)
-    cached = _cached(path, source, image_size)
+    cached = read_classifier(path, source, image_size)
     if cached is not None:
         return cached
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -163,29 +182,51 @@ def domain_classifier(source: str, image_size: int, root: Optional[str] = None,
     lock = DirectoryLock(path.parent, what="classifier cache")
     lock.acquire(waiting=lambda holder: progress and progress(f"waiting for {holder}, which trains a classifier"))
     try:
-        cached = _cached(path, source, image_size)
+        cached = read_classifier(path, source, image_size)
         if cached is not None:
             return cached
         if progress is not None:
             progress(f"training the {source} domain classifier (once; cached in {path.parent})")
         trained = train_classifier(source, image_size, root)
-        tensors = {k: v.contiguous() for k, v in trained.network.state_dict().items()}
-        with atomic_write(path, "wb") as handle:
-            handle.write(safetensors_bytes(tensors, metadata={"test_accuracy": repr(trained.test_accuracy),
-                                                              "test_samples": str(trained.test_samples)}))
+        _write(path, trained)
         return trained
     finally:
         lock.release()
 
 
-def _cached(path: Path, source: str, image_size: int) -> Optional[DomainClassifier]:
-    """The classifier cached at ``path`` (None when there is none or it is damaged: then it is
-    retrained, not trusted)."""
+def ship(source: str, image_size: int, root: Optional[str] = None) -> Path:
+    """Train the classifier on one thread (as shipped copies are made) and write gankit's own copy
+    of it (``make classifiers``); returns its path."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        trained = train_classifier(source, image_size, root)
+    finally:
+        torch.set_num_threads(threads)
+    path = shipped_path(source, image_size)
+    _write(path, trained)
+    return path
+
+
+def _write(path: Path, trained: DomainClassifier) -> None:
+    """Write a trained classifier atomically, with its recipe key and measured accuracy."""
+    tensors = {k: v.contiguous() for k, v in trained.network.state_dict().items()}
+    metadata = {"key": recipe_key(trained.source, trained.image_size), "test_accuracy": repr(trained.test_accuracy),
+                "test_samples": str(trained.test_samples)}
+    with atomic_write(path, "wb") as handle:
+        handle.write(safetensors_bytes(tensors, metadata=metadata))
+
+
+def read_classifier(path: Path, source: str, image_size: int) -> Optional[DomainClassifier]:
+    """The classifier written at ``path`` for today's recipe (None when there is none, it was made
+    by another recipe, or it is damaged: then it is retrained, not trusted)."""
     if not path.is_file():
         return None
     try:
         with safe_open(str(path), "pt") as handle:
             meta = handle.metadata()
+        if meta.get("key", recipe_key(source, image_size)) != recipe_key(source, image_size):
+            return None  # (cache files before the key was written hold it in their name)
         network = DigitClassifier(image_size)
         network.load_state_dict(load_file(str(path)))
         return DomainClassifier(network.eval(), source, image_size, float(meta["test_accuracy"]),
