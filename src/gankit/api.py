@@ -232,17 +232,19 @@ def study(name: str, runs: Sequence[Union[str, Path]] = (), overrides: Overrides
           out: Union[str, Path, None] = None, seeds: Optional[int] = None, steps: Optional[int] = None,
           jobs: int = 1, cores: Optional[int] = None, executor: str = "local",
           slurm: Optional[Mapping[str, Any]] = None, priors: Sequence[str] = (),
-          say: Optional[Say] = _say_on_stderr):
+          until_settled: bool = False, max_seeds: Optional[int] = None, say: Optional[Say] = _say_on_stderr):
     """Run the study ``name`` (built-in or a study file) as `gankit study` does: train every arm x
     seed not yet finished in ``out`` (default studies/NAME), measure, judge the claims, write
     summary.json and report.html. ``runs``: trained runs for a sampling study; ``overrides``: study
-    keys or config keys of every arm. Returns the result (``.summary``, ``.study_dir``, ``.report``);
+    keys or config keys of every arm. ``until_settled``: add seeds in rounds until every claim is
+    settled or ``max_seeds`` (the study's settle.max_seeds, 15 by default) is reached. Returns the result (``.summary``, ``.study_dir``, ``.report``);
     an interrupted study raises :class:`gankit.studies.executors.StudyStopped`, its checkpoints kept."""
     from gankit.studies.run import StudyOptions, run_study
 
     options = StudyOptions(out=None if out is None else Path(out), seeds=seeds, steps=steps, jobs=jobs,
                            cores=cores, executor=executor, slurm=dict(slurm or {}),
-                           overrides=override_strings(overrides), priors=tuple(priors))
+                           overrides=override_strings(overrides), priors=tuple(priors),
+                           until_settled=until_settled, max_seeds=max_seeds)
     return run_study(name, [Path(r) for r in runs], options, say=say)
 
 

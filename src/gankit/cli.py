@@ -113,13 +113,19 @@ def report(paths: tuple[Path, ...], out: Optional[Path]) -> None:
 @click.option("--slurm", "slurm", multiple=True, metavar="KEY=VALUE",
               help="submitit parameter for the cluster jobs, e.g. slurm_partition=gpu, gpus_per_node=1, timeout_min=120.")
 @click.option("--prior", "priors", multiple=True, help='Sampling studies: a prior to sample, e.g. "normal(-10,1)" (repeat).')
+@click.option("--until-settled", is_flag=True,
+              help="Add seeds in rounds (as many as the study starts with) until every claim is settled.")
+@click.option("--max-seeds", type=int, help="The cap on seeds per arm when settling (default 15; implies --until-settled).")
 def study(args: tuple[str, ...], out: Optional[Path], seeds: Optional[int], steps: Optional[int], jobs: int,
-          cores: Optional[int], executor: str, slurm: tuple[str, ...], priors: tuple[str, ...]) -> None:
+          cores: Optional[int], executor: str, slurm: tuple[str, ...], priors: tuple[str, ...], until_settled: bool,
+          max_seeds: Optional[int]) -> None:
     """Run a study: gankit study NAME|FILE.yaml [RUN ...] [key=value ...]
 
     Trains every arm x seed of the study as an ordinary run under OUT/runs, measures each, judges
     the study's claims over the seeds and writes OUT/summary.json and OUT/report.html. Started
-    again, it skips finished runs and resumes interrupted ones. key=value sets a study key
+    again, it skips finished runs and resumes interrupted ones. --until-settled judges the claims
+    after each round of seeds (the level spent over the rounds) and adds seeds while any is open.
+    key=value sets a study key
     (base=conv1d-sines) or a config key of every arm (train.log_every=10). `gankit studies` lists them.
     """
     from gankit import api
@@ -136,14 +142,16 @@ def study(args: tuple[str, ...], out: Optional[Path], seeds: Optional[int], step
         key, value = parse_override(text)
         parameters[".".join(key)] = value
     given = {"--out": out, "--seeds": seeds, "--steps": steps, "--jobs": jobs if jobs != 1 else None,
-             "--cores": cores, "--executor": executor if executor != "local" else None}
+             "--cores": cores, "--executor": executor if executor != "local" else None, "--max-seeds": max_seeds}
     command = shlex.join(["gankit", "study", *args] + [str(part) for option, value in given.items()
                                                          if value is not None for part in (option, value)]
                          + [part for text in slurm for part in ("--slurm", text)]
-                         + [part for prior in priors for part in ("--prior", prior)])
+                         + [part for prior in priors for part in ("--prior", prior)]
+                         + (["--until-settled"] if until_settled else []))
     try:
         result = api.study(name, runs, overrides, out=out, seeds=seeds, steps=steps, jobs=jobs, cores=cores,
-                           executor=executor, slurm=parameters, priors=priors, say=_say)
+                           executor=executor, slurm=parameters, priors=priors, until_settled=until_settled,
+                           max_seeds=max_seeds, say=_say)
     except StudyStopped:
         click.echo(f"gankit: study stopped; every training wrote its checkpoint. Continue with: {command}", err=True)
         sys.exit(EXIT_INTERRUPTED)

@@ -10,6 +10,7 @@ error. With GANKIT_SCREENSHOTS=DIR, a screenshot of each page is saved into DIR
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from contextlib import contextmanager
@@ -49,6 +50,14 @@ def folders(tmp_path_factory):
     (study / "study.yaml").write_text(yaml.safe_dump({
         "title": "A tiny study", "base": "digits",
         "arms": [{"name": "bce", "label": "BCE"}, {"name": "hinge", "label": "hinge loss"}]}))
+    (study / "summary.json").write_text(json.dumps({
+        "format": 1, "study": "tiny", "title": "A tiny study",
+        "arms": [{"name": "bce", "label": "BCE"}, {"name": "hinge", "label": "hinge loss"}],
+        "runs": [{"name": f"{arm}-s0", "arm": arm, "seed": 0, "dir": f"runs/{arm}-s0", "values": {}}
+                 for arm in ("bce", "hinge")],
+        "design": "looks at 3, 6, ... up to 15 seeds",
+        "verdicts": [{"claim": "hinge covers more modes", "verdict": "inconclusive", "evidence": "hinge 7 vs BCE 6",
+                      "settled": False, "seeds": 6, "reason": "too few seeds: roughly 11 per arm would decide it"}]}))
     return runs, studies
 
 
@@ -292,6 +301,10 @@ def test_the_study_page(opened):
     assert page.locator("#study-title").inner_text() == "A tiny study"
     assert page.locator("section.arm h2").all_inner_texts()[0].startswith("BCE")
     assert page.locator("section.arm a.run-link").count() == 2
+    verdict = page.locator("#verdicts li.verdict")
+    assert verdict.count() == 1 and "hinge covers more modes" in verdict.inner_text()
+    assert "open with 6 seeds: too few seeds: roughly 11 per arm" in verdict.locator(".strength").inner_text()
+    assert "up to 15 seeds" in page.locator("#verdicts .design").inner_text()
     page.wait_for_function("() => Array.from(document.querySelectorAll('section.arm img.samples'))"
                            ".filter(i => i.complete && i.naturalWidth > 0).length === 2")
     o.check_clean()

@@ -121,7 +121,7 @@ def study_context(ids: Ids, study: StudyData) -> dict:
     facts = [(label, value) for label, value in (
         ("base", study.base), ("steps", fmt(study.steps) if study.steps is not None else ""),
         ("seeds", ", ".join(str(s) for s in study.seeds)), ("arms", str(len(study.arms))),
-        ("runs", str(len(study.runs))), ("folder", str(study.path))) if value]
+        ("runs", str(len(study.runs))), ("judged", study.design), ("folder", str(study.path))) if value]
     return {"title": f"{study.title}: gankit study", "s": study, "description": paragraphs(study.description),
             "facts": facts, "notes": _notes(study), "table": table_view(study), "charts": charts,
             "figures": [_picture(study, f, f.title) for f in study.figures],

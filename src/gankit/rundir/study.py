@@ -51,11 +51,27 @@ class Metric:
 
 @dataclass(frozen=True)
 class Verdict:
-    """A claim, what the measurements say of it, and the numbers that say it."""
+    """A claim, what the measurements say of it, and the numbers that say it.
+
+    ``effect`` (the arms' difference, or the mean minus the threshold, in the metric's units)
+    with its interval ``low``..``high`` at ``confidence``, over ``seeds`` seeds; ``settled``:
+    decided, or no effect within the claim's margin; ``reason``: why an inconclusive claim is
+    so; ``needed``: roughly the seeds per arm an open claim would need; ``look``: the round of
+    seeds at which it was judged. (Summaries written before these existed leave them empty.)
+    """
 
     claim: str
     verdict: str
     evidence: str
+    effect: Optional[float] = None
+    low: Optional[float] = None
+    high: Optional[float] = None
+    confidence: Optional[float] = None
+    seeds: Optional[int] = None
+    settled: Optional[bool] = None
+    reason: str = ""
+    needed: Optional[int] = None
+    look: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +137,7 @@ class Summary:
     curves: list[str] = field(default_factory=list)
     figures: list[Picture] = field(default_factory=list)
     samples: list[Picture] = field(default_factory=list)
+    design: str = ""  # when the claims were judged (one look, or rounds of seeds) and at what level
 
 
 class StudyDir:
@@ -349,9 +366,17 @@ class SummaryReader:
         verdicts = []
         for i, v in enumerate(self.items(data, "verdicts")):
             v = self.mapping(v, f"verdicts[{i}]")
-            verdicts.append(Verdict(self.text(v, "claim", f"verdicts[{i}]"),
-                                    (self.text(v, "verdict", f"verdicts[{i}]") or "inconclusive").lower(),
-                                    self.text(v, "evidence", f"verdicts[{i}]")))
+            where = f"verdicts[{i}]"
+            numbers = self.values({k: v.get(k) for k in ("effect", "low", "high", "confidence", "seeds", "needed",
+                                                         "look")}, where)
+            settled = v.get("settled")
+            if settled is not None and not isinstance(settled, bool):
+                raise self.fail(f"{where}.settled must be true, false or null")
+            whole = {k: int(numbers[k]) if numbers[k] is not None else None for k in ("seeds", "needed", "look")}
+            verdicts.append(Verdict(self.text(v, "claim", where), (self.text(v, "verdict", where) or "inconclusive").lower(),
+                                    self.text(v, "evidence", where), numbers["effect"], numbers["low"], numbers["high"],
+                                    numbers["confidence"], whole["seeds"], settled, self.text(v, "reason", where),
+                                    whole["needed"], whole["look"]))
         return verdicts
 
     def pictures(self, data: dict, key: str) -> list[Picture]:
@@ -376,4 +401,5 @@ class SummaryReader:
             base=self.text(data, "base", "summary"), steps=int(steps) if steps is not None else None,
             seeds=self.items(data, "seeds"), arms=self.arms(data), metrics=self.metrics(data), runs=self.runs(data),
             table=self.table(data), verdicts=self.verdicts(data), curves=[str(c) for c in self.items(data, "curves")],
-            figures=self.pictures(data, "figures"), samples=self.pictures(data, "samples"))
+            figures=self.pictures(data, "figures"), samples=self.pictures(data, "samples"),
+            design=self.text(data, "design", "summary"))

@@ -28,7 +28,7 @@ from gankit.studies import plan as planning
 from gankit.studies.executors import Job, StudyStopped, make_executor
 from gankit.studies.measures import Measurer, Metric, RunView, metric_info
 from gankit.studies.study_file import StudySpec, dump_study, load_study, validate_study
-from gankit.studies.summary import build_summary, write_summary
+from gankit.studies.summary import build_summary, open_claims, write_summary
 
 Say = Callable[[str], None]
 
@@ -46,6 +46,8 @@ class StudyOptions:
     slurm: dict = field(default_factory=dict)
     overrides: Sequence[str] = ()  # study keys (base=...) or config overrides for every arm
     priors: Sequence[str] = ()  # sampling studies: replace the priors sampled
+    until_settled: bool = False  # add seeds in rounds until every claim is settled
+    max_seeds: Optional[int] = None  # the cap on seeds when settling (implies until_settled)
     report: bool = True
 
 
@@ -83,6 +85,13 @@ def resolve_spec(study: str, options: StudyOptions) -> tuple[StudySpec, Optional
         if options.steps < 1:
             raise UserError(f"--steps must be at least 1 (got {options.steps})")
         data["steps"] = options.steps
+    if options.until_settled or options.max_seeds is not None:
+        if not data.get("claims"):
+            raise UserError(f"--until-settled: study {spec.name} makes no claims to settle")
+        settle = dict(data.get("settle") or {})
+        if options.max_seeds is not None:
+            settle["max_seeds"] = options.max_seeds
+        data["settle"] = settle
     if options.priors:
         if not data.get("sample"):
             raise UserError(f"--prior: study {spec.name} does not sample from priors")
@@ -156,23 +165,36 @@ def _relative(path: Path, study_dir: Path) -> str:
         return str(path.resolve())
 
 
-def _measure(spec: StudySpec, units: list[Unit], study_dir: Path, say: Say
-             ) -> tuple[list[StudyRun], dict[str, Metric]]:
-    """Measure each run (under each sampling arm); returns the rows and what each value is."""
-    measurer = Measurer(progress=say)
-    measured = []
-    say(f"measuring {len(units)} run(s): {', '.join(spec.measure)}")
-    for unit in units:
-        ways = [(arm.name, arm.prior) for arm in spec.sample] or [(unit.arm, None)]
+class Measurements:
+    """Each run measured once per command (under each sampling arm), however many rounds read it."""
+
+    def __init__(self, spec: StudySpec, study_dir: Path, say: Say):
+        self.spec, self.study_dir, self.say = spec, study_dir, say
+        self.measurer = Measurer(progress=say)
+        self.rows: dict[str, list[StudyRun]] = {}
+
+    def __call__(self, units: list[Unit]) -> tuple[list[StudyRun], dict[str, Metric]]:
+        """The rows of ``units`` and what each value is."""
+        new = [unit for unit in units if unit.name not in self.rows]
+        if new:
+            self.say(f"measuring {len(new)} run(s): {', '.join(self.spec.measure)}")
+        for unit in new:
+            self.rows[unit.name] = self._measure(unit)
+            self.say(f"  {unit.name}: measured")
+        measured = [row for unit in units for row in self.rows[unit.name]]
+        keys = list(dict.fromkeys(k for m in measured for k in m.values))
+        return measured, {k: metric_info(k, self.measurer.protocols) for k in keys}
+
+    def _measure(self, unit: Unit) -> list[StudyRun]:
+        ways = [(arm.name, arm.prior) for arm in self.spec.sample] or [(unit.arm, None)]
         diverged = planning.diverged_at(unit.path) is not None
+        rows = []
         for arm, prior in ways:
             view = RunView(unit.path, prior=prior)
-            values = {} if diverged else measurer.measure(spec.measure, view)
-            measured.append(StudyRun(unit.name, arm, unit.seed, _relative(unit.path, study_dir),
-                                     *_status(unit.path, view), values))
-        say(f"  {unit.name}: measured")
-    keys = list(dict.fromkeys(k for m in measured for k in m.values))
-    return measured, {k: metric_info(k, measurer.protocols) for k in keys}
+            values = {} if diverged else self.measurer.measure(self.spec.measure, view)
+            rows.append(StudyRun(unit.name, arm, unit.seed, _relative(unit.path, self.study_dir),
+                                 *_status(unit.path, view), values))
+        return rows
 
 
 def _status(run: Path, view: RunView) -> tuple[str, Optional[int]]:
@@ -237,22 +259,25 @@ def run_study(study: str, runs: Sequence[Path] = (), options: Optional[StudyOpti
     if study_dir.exists() and not study_dir.is_dir():
         raise UserError(f"--out {study_dir} is a file, not a folder")
     if runs:
+        if spec.settle is not None:
+            raise UserError("--until-settled adds seeds by training runs; it cannot settle given runs")
         units = _given_runs(spec, runs)
     else:
         executor = make_executor(options.executor, options.jobs, options.cores, StudyDir(study_dir).submitit,
                                  options.slurm)
-        plans = planning.plan_runs(spec, study_file)
-        for plan in plans:
-            planning.check_compatible(study_dir, plan)
-        units = [Unit(p.name, p.arm.name, p.seed, planning.run_dir(study_dir, p)) for p in plans]
+        rounds = _Rounds(spec, study_file, study_dir)
+        rounds.plans(rounds.looks.most)  # every round's plans are checked before anything trains
     make_folder(study_dir)
     with DirectoryLock(study_dir, "study"):
         atomic_write_text(StudyDir(study_dir).spec, dump_study(spec))
-        if not runs:
-            _train_missing(spec, plans, study_dir, executor, options.jobs, say)
-        measured, metrics = _measure(spec, units, study_dir, say)
-        figures, samples = _latent_figures(spec, units, study_dir) if spec.sample else ([], [])
-        summary = build_summary(spec, measured, metrics, figures, samples)
+        measure = Measurements(spec, study_dir, say)
+        if runs:
+            measured, metrics = measure(units)
+            summary = build_summary(spec, measured, metrics)
+        else:
+            units, summary = rounds.settle(executor, options.jobs, measure, say)
+        if spec.sample:
+            summary = build_summary(spec, *measure(units), *_latent_figures(spec, units, study_dir))
         write_summary(study_dir, summary)
         report = None
         if options.report:
@@ -260,6 +285,46 @@ def run_study(study: str, runs: Sequence[Path] = (), options: Optional[StudyOpti
 
             report = build_report([study_dir])
     return StudyResult(study_dir, summary, report)
+
+
+class _Rounds:
+    """A study's runs round by round: the first seeds, then (settling) more until the claims are
+    settled or the cap is reached. One round without settling."""
+
+    def __init__(self, spec: StudySpec, study_file: Optional[Path], study_dir: Path):
+        self.spec, self.study_file, self.study_dir = spec, study_file, study_dir
+        self.looks = spec.looks(len(spec.seeds))
+
+    def plans(self, seeds: int) -> list[planning.RunPlan]:
+        """The plans of the first ``seeds`` seeds, checked against the runs already there."""
+        plans = planning.plan_runs(self.round_spec(seeds), self.study_file)
+        for plan in plans:
+            planning.check_compatible(self.study_dir, plan)
+        return plans
+
+    def round_spec(self, seeds: int) -> StudySpec:
+        """The study with its first ``seeds`` seeds."""
+        return self.spec.model_copy(update={"seeds": self.spec.seed_list(seeds)})
+
+    def settle(self, executor, jobs: int, measure: Measurements, say: Say) -> tuple[list[Unit], dict[str, Any]]:
+        """Train, measure and judge look after look; returns the runs judged and the summary."""
+        for look in range(1, self.looks.count + 1):
+            seeds = self.looks.seeds_at(look)
+            plans = self.plans(seeds)
+            _train_missing(self.round_spec(seeds), plans, self.study_dir, executor, jobs, say)
+            units = [Unit(p.name, p.arm.name, p.seed, planning.run_dir(self.study_dir, p)) for p in plans]
+            summary = build_summary(self.spec, *measure(units))
+            still_open = open_claims(summary)
+            if self.spec.settle is None:
+                return units, summary
+            if not still_open:
+                say(f"every claim settled with {seeds} seeds")
+                return units, summary
+            if look < self.looks.count:
+                say(f"{len(still_open)} claim(s) open with {seeds} seeds; adding "
+                    f"{self.looks.seeds_at(look + 1) - seeds} more")
+        say(f"{len(still_open)} claim(s) still open at the cap of {seeds} seeds: " + "; ".join(still_open))
+        return units, summary
 
 
 def read_spec(study_dir: Path) -> StudySpec:

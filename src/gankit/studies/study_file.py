@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from gankit.config import read_named_yaml, shipped_names
 from gankit.registry import MEASURES, suggestion
+from gankit.studies.sequential import Looks
 from gankit.errors import UserError
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -89,6 +90,7 @@ class Claim(Part):
     arm: str
     other: Optional[str] = None  # better: the arm it is compared with
     threshold: Optional[float] = None  # above / below
+    margin: Optional[float] = Field(None, gt=0)  # no effect within ±margin (metric units) settles it
     explain: list[str] = []  # metrics quoted as the why, for both arms
 
     @model_validator(mode="after")
@@ -98,6 +100,13 @@ class Claim(Part):
         if self.kind in ("above", "below") and self.threshold is None:
             raise ValueError(f"claim '{self.claim}': kind {self.kind} needs 'threshold'")
         return self
+
+
+class Settle(Part):
+    """Seeds added in rounds until every claim is settled (``gankit study --until-settled``)."""
+
+    max_seeds: int = Field(15, ge=2)  # the cap: seeds per arm at most
+    round: Optional[int] = Field(None, ge=1)  # seeds added per round (default: the study's first seeds)
 
 
 class StudySpec(Part):
@@ -116,6 +125,8 @@ class StudySpec(Part):
     measure: list[str] = ["quality"]
     curves: list[str] = ["d_real", "d_fake", "g_loss"]
     claims: list[Claim] = []
+    margins: dict[str, float] = {}  # per metric: the equivalence margin of claims that give none
+    settle: Optional[Settle] = None  # add seeds until the claims are settled
 
     @field_validator("name")
     @classmethod
@@ -152,6 +163,12 @@ class StudySpec(Part):
                 if arm not in arm_names:
                     raise ValueError(f"claim '{claim.claim}' names arm '{arm}'{suggestion(arm, arm_names)}; "
                                      f"arms: {', '.join(arm_names)}")
+        if self.settle is not None and self.settle.max_seeds < len(self.seeds):
+            raise ValueError(f"settle.max_seeds ({self.settle.max_seeds}) is below the {len(self.seeds)} seeds "
+                             "the study starts with")
+        for metric, margin in self.margins.items():
+            if not margin > 0:
+                raise ValueError(f"margins.{metric} must be above 0")
         if sampled and len(self.arms) != 1:
             raise ValueError("a study with sampling arms trains one arm (its runs are what is sampled)")
         for name in ("codes", "first_layer"):
@@ -163,6 +180,26 @@ class StudySpec(Part):
     def shown_arms(self) -> list:
         """The arms a table has rows for: the sampling arms, or else the training arms."""
         return list(self.sample) if self.sample else list(self.arms)
+
+    def looks(self, seeds_measured: int) -> Looks:
+        """When the claims are judged: after each round of seeds when settling, else once over
+        the ``seeds_measured`` seeds there are."""
+        if self.settle is None:
+            return Looks.single(max(seeds_measured, 1))
+        return Looks(len(self.seeds), self.settle.round or len(self.seeds), self.settle.max_seeds)
+
+    def margin(self, claim: Claim) -> Optional[float]:
+        """The equivalence margin of ``claim``: its own, or the study's for its metric."""
+        return claim.margin if claim.margin is not None else self.margins.get(claim.metric)
+
+    def seed_list(self, count: int) -> list[int]:
+        """The study's first ``count`` seeds: its own, then the next unused numbers."""
+        seeds, candidate = list(self.seeds), 0
+        while len(seeds) < count:
+            if candidate not in seeds:
+                seeds.append(candidate)
+            candidate += 1
+        return seeds[:count]
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as plain YAML-ready data."""
@@ -197,7 +234,7 @@ def _describe(error: dict[str, Any]) -> str:
         for part in loc[:-1]:
             if part.isdigit():
                 continue
-            model = {"arms": Arm, "sample": SampleArm, "claims": Claim}.get(part, model)
+            model = {"arms": Arm, "sample": SampleArm, "claims": Claim, "settle": Settle}.get(part, model)
         return f"unknown key '{key}'{suggestion(loc[-1], list(model.model_fields))}"
     message = error["msg"].removeprefix("Value error, ")
     if not loc:

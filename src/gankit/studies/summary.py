@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -50,22 +50,44 @@ def per_arm(measured: list[StudyRun], key: str, arms: list[str]) -> dict[str, li
 
 
 def verdicts(spec: StudySpec, measured: list[StudyRun], metrics: dict[str, Metric]) -> list[Verdict]:
-    """Every claim of the study, judged."""
+    """Every claim of the study, judged at each look in turn: the first look that settles a
+    claim decides it (later seeds do not reopen it); an open claim is shown at the last look."""
+    looks = spec.looks(len(_seeds(measured)))
+    last = looks.look_of(len(_seeds(measured))) if spec.settle else 1
+    results = []
+    for claim in spec.claims:
+        for look in range(1, max(last, 1) + 1):
+            judged = set(spec.seed_list(looks.seeds_at(look))) if spec.settle else _seeds(measured)
+            verdict = _judge(spec, claim, [m for m in measured if m.seed in judged], metrics, looks.level_at(look))
+            if verdict.settled:
+                break
+        verdict = replace(verdict, look=look)
+        if claim.explain:
+            verdict = replace(verdict, evidence=verdict.evidence + ". Why: " + _explanation(
+                claim, measured, metrics, {a.name: a.shown for a in spec.shown_arms}))
+        results.append(verdict)
+    return results
+
+
+def _seeds(measured: list[StudyRun]) -> set:
+    return {m.seed for m in measured}
+
+
+def _judge(spec: StudySpec, claim, measured: list[StudyRun], metrics: dict[str, Metric], level: float) -> Verdict:
+    """One claim judged from ``measured`` at ``level``."""
     arms = spec.shown_arms
     labels = {a.name: a.shown for a in arms}
     groups = {a.name: getattr(a, "group", None) for a in arms}
-    results = []
-    for claim in spec.claims:
-        metric = metrics.get(claim.metric) or Metric(claim.metric, claim.metric)
-        values = per_arm(measured, claim.metric, list(labels))
-        rivals = [a for a in labels if groups[a] == groups[claim.arm]]
-        verdict = judge(claim, values, labels, metric.better, paired=bool(spec.sample),
-                        fmt=lambda v, m=metric: format_value(v, m), rivals=rivals)
-        if claim.explain:
-            verdict = Verdict(verdict.claim, verdict.verdict,
-                              verdict.evidence + ". Why: " + _explanation(claim, measured, metrics, labels))
-        results.append(verdict)
-    return results
+    metric = metrics.get(claim.metric) or Metric(claim.metric, claim.metric)
+    values = per_arm(measured, claim.metric, list(labels))
+    rivals = [a for a in labels if groups[a] == groups[claim.arm]]
+    return judge(claim, values, labels, metric.better, paired=bool(spec.sample),
+                 fmt=lambda v, m=metric: format_value(v, m), rivals=rivals, level=level, margin=spec.margin(claim))
+
+
+def open_claims(summary: dict[str, Any]) -> list[str]:
+    """The claims of a summary that are not settled yet."""
+    return [v["claim"] for v in summary["verdicts"] if not v.get("settled")]
 
 
 def _explanation(claim, measured: list[StudyRun], metrics: dict[str, Metric], labels: dict[str, str]) -> str:
@@ -86,10 +108,13 @@ def build_summary(spec: StudySpec, measured: list[StudyRun], metrics: dict[str, 
     """The summary.json document (format 1), which :meth:`gankit.rundir.StudyDir.read_summary` reads back."""
     arms = spec.shown_arms
     keys = [k for k in metrics if any(m.values.get(k) is not None for m in measured)]
+    seeds = sorted(_seeds(measured), key=lambda s: (s is None, s))
     return {
         "format": FORMAT, "study": spec.name, "title": spec.title or spec.name, "question": spec.question,
         "description": spec.description.strip(), "base": spec.base,
-        "steps": spec.steps, "seeds": list(spec.seeds),
+        "steps": spec.steps, "seeds": seeds if spec.settle else list(spec.seeds),
+        "design": spec.looks(len(seeds)).describe() + ("; equivalence margins: " + ", ".join(
+            f"{k} ±{v:g}" for k, v in spec.margins.items()) if spec.margins else ""),
         "arms": [{"name": a.name, "label": a.shown, "group": getattr(a, "group", None),
                   "overrides": [f"{k}={v}" for k, v in getattr(a, "set", {}).items()]
                   or ([f"prior={a.prior}"] if hasattr(a, "prior") else [])} for a in arms],
@@ -138,7 +163,10 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header] + rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     for verdict in summary["verdicts"]:
-        lines.append(f"{verdict['verdict'].upper():>13}: {verdict['claim']} — {verdict['evidence']}")
+        why = f" [{verdict['reason']}]" if verdict.get("reason") else ""
+        lines.append(f"{verdict['verdict'].upper():>13}: {verdict['claim']} — {verdict['evidence']}{why}")
+    if summary.get("design"):
+        lines.append(f"judged: {summary['design']}")
     return "\n".join(lines)
 
 

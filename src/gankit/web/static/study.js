@@ -23,6 +23,25 @@
       }))));
   }
 
+  // A verdict with its strength: the claim, the word, the evidence, and settled or open and why.
+  function verdictItem(v) {
+    const strength = v.settled === undefined || v.settled === null ? null
+      : `${v.settled ? "settled" : "open"}${v.seeds ? ` with ${v.seeds} seeds` : ""}${v.reason ? `: ${v.reason}` : ""}`;
+    return el("li", { class: `verdict ${v.verdict || ""}` },
+      el("span", { class: "claim", text: v.claim || "" }), " ", badge(v.verdict),
+      v.evidence ? el("p", { class: "evidence small", text: v.evidence }) : null,
+      strength ? el("p", { class: "strength muted small", text: strength }) : null);
+  }
+
+  function showVerdicts(summary) {
+    const verdicts = (summary && Array.isArray(summary.verdicts)) ? summary.verdicts : [];
+    if (!verdicts.length) return;
+    const card = $("#verdicts");
+    card.querySelector("ul").replaceChildren(...verdicts.map(verdictItem));
+    card.querySelector(".design").textContent = summary.design ? `Judged: ${summary.design}` : "";
+    card.hidden = false;
+  }
+
   async function playFor(host, id) {
     try {
       const info = await api(runApi(id));
@@ -48,6 +67,7 @@
       $("#study-title").textContent = study.title || study.name;
       $("#study-name").textContent = study.title && study.title !== study.name ? study.name : "";
       const byId = new Map((runs.runs || []).map((r) => [r.id, r]));
+      showVerdicts(study.summary);
       $("#arms").replaceChildren(...(study.arms || []).map((arm) => {
         const ids = arm.runs || [];
         const play = el("div", { class: "arm-play" });
