@@ -9,7 +9,9 @@ whether the two agree; and how many of the two runs' trainings ended with differ
 (the check that the rounding really changed them: otherwise agreement proves nothing).
 
   threads     two trainings at once with one thread each, vs one at a time with two threads
-              (the order of the sums in the convolutions and their gradients changes)
+              (small networks may split no sum between threads: then nothing changes)
+  isa         this CPU's vector kernels vs PyTorch's and oneDNN's plain ones (as on an older
+              CPU: sums are taken in another order)
   precision   speed.precision=fp32 vs bf16 (bf16 is emulated, slowly, on CPUs without it)
 
 Both study directories are kept under --out: each has its summary.json and report.html. Wall
@@ -29,21 +31,25 @@ from pathlib import Path
 from gankit.rundir import RunDir, StudyDir
 from gankit.studies.executors import available_cores
 
-WAYS = {
-    "threads": [("one thread per run, two at once", ["--jobs", "2", "--cores", "2"]),
-                ("two threads per run, one at a time", ["--jobs", "1", "--cores", "2"])],
-    "precision": [("fp32", ["--jobs", "2", "--cores", "2", "speed.precision=fp32"]),
-                  ("bf16", ["--jobs", "2", "--cores", "2", "speed.precision=bf16"])],
+TWO_AT_ONCE = ["--jobs", "2", "--cores", "2"]
+PLAIN_KERNELS = {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41"}
+WAYS = {  # (label, gankit study options, environment)
+    "threads": [("one thread per run, two at once", TWO_AT_ONCE, {}),
+                ("two threads per run, one at a time", ["--jobs", "1", "--cores", "2"], {})],
+    "isa": [("this CPU's vector kernels (AVX2)", TWO_AT_ONCE, {}),
+            ("plain kernels (ATEN_CPU_CAPABILITY=default, oneDNN SSE4.1)", TWO_AT_ONCE, PLAIN_KERNELS)],
+    "precision": [("fp32", TWO_AT_ONCE + ["speed.precision=fp32"], {}),
+                  ("bf16", TWO_AT_ONCE + ["speed.precision=bf16"], {})],
 }
 
 
-def run_study(name: str, out: Path, options: list[str], max_seeds: int, extra: list[str]) -> float:
+def run_study(name: str, out: Path, options: list[str], env: dict, max_seeds: int, extra: list[str]) -> float:
     """Wall seconds of ``gankit study NAME --until-settled`` into ``out`` (continued if it is there)."""
     start = time.perf_counter()
     command = [sys.executable, "-m", "gankit", "study", name, "--out", str(out), "--until-settled",
                "--max-seeds", str(max_seeds), *options, *extra]
-    print("$ " + " ".join(command[1:]), flush=True)
-    subprocess.run(command, check=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    print("$ " + " ".join([f"{k}={v}" for k, v in env.items()] + command[1:]), flush=True)
+    subprocess.run(command, check=True, env={**os.environ, "PYTHONUNBUFFERED": "1", **env})
     return time.perf_counter() - start
 
 
@@ -95,9 +101,9 @@ def main() -> None:
     print(f"{args.study}, rounding by {args.rounding}, {available_cores()} cores, torch "
           f"{__import__('torch').__version__}", flush=True)
     studies = []
-    for index, (label, options) in enumerate(WAYS[args.rounding]):
+    for index, (label, options, env) in enumerate(WAYS[args.rounding]):
         out = args.out / f"{args.study}-{args.rounding}-{index}"
-        studies.append((label, out, run_study(args.study, out, options, args.max_seeds, extra)))
+        studies.append((label, out, run_study(args.study, out, options, env, args.max_seeds, extra)))
     compare(args.study, studies)
 
 
