@@ -1,6 +1,6 @@
 """Do a study's settled verdicts survive a change of rounding?
 
-    .venv/bin/python benchmarks/settled_verdicts.py noise [--rounding threads|precision]
+    .venv/bin/python benchmarks/settled_verdicts.py noise [--rounding threads|isa|precision]
         [--max-seeds 15] [--out /tmp/settled] [key=value ...]
 
 Runs ``gankit study NAME --until-settled`` twice from scratch with different rounding, then
@@ -15,7 +15,8 @@ whether the two agree; and how many of the two runs' trainings ended with differ
   precision   speed.precision=fp32 vs bf16 (bf16 is emulated, slowly, on CPUs without it)
 
 Both study directories are kept under --out: each has its summary.json and report.html. Wall
-times include every training's start-up and the measuring.
+times include every training's start-up and the measuring; a directory that was already there is
+continued, and its time is then only this command's (marked "continued").
 """
 
 from __future__ import annotations
@@ -43,14 +44,16 @@ WAYS = {  # (label, gankit study options, environment)
 }
 
 
-def run_study(name: str, out: Path, options: list[str], env: dict, max_seeds: int, extra: list[str]) -> float:
-    """Wall seconds of ``gankit study NAME --until-settled`` into ``out`` (continued if it is there)."""
+def run_study(name: str, out: Path, options: list[str], env: dict, max_seeds: int,
+              extra: list[str]) -> tuple[float, bool]:
+    """Wall seconds of ``gankit study NAME --until-settled`` into ``out``, and whether it continued one."""
+    continued = StudyDir(out).summary.exists()
     start = time.perf_counter()
     command = [sys.executable, "-m", "gankit", "study", name, "--out", str(out), "--until-settled",
                "--max-seeds", str(max_seeds), *options, *extra]
     print("$ " + " ".join([f"{k}={v}" for k, v in env.items()] + command[1:]), flush=True)
     subprocess.run(command, check=True, env={**os.environ, "PYTHONUNBUFFERED": "1", **env})
-    return time.perf_counter() - start
+    return time.perf_counter() - start, continued
 
 
 def last_losses(study: Path) -> dict[str, dict]:
@@ -68,10 +71,10 @@ def verdict_cell(verdict: dict) -> str:
     return f"{verdict['verdict']} ({state}, {verdict.get('seeds', '?')} seeds)"
 
 
-def compare(name: str, studies: list[tuple[str, Path, float]]) -> None:
+def compare(name: str, studies: list[tuple[str, Path, tuple[float, bool]]]) -> None:
     """Print the verdicts side by side, the agreement, the wall times and how many runs differ."""
     summaries = [json.loads(StudyDir(path).summary.read_text()) for _, path, _ in studies]
-    (label_a, path_a, wall_a), (label_b, path_b, wall_b) = studies
+    (label_a, path_a, _), (label_b, path_b, _) = studies
     print(f"\n### `{name}`: {label_a} vs {label_b}\n")
     print(f"| claim | {label_a} | {label_b} | agree |\n|---|---|---|---|")
     settled_both = agreeing = 0
@@ -82,8 +85,9 @@ def compare(name: str, studies: list[tuple[str, Path, float]]) -> None:
         agreeing += both and same
         print(f"| {a['claim']} | {verdict_cell(a)} | {verdict_cell(b)} | {'yes' if same else 'NO'} |")
     print(f"\nclaims settled in both: {settled_both}; their verdicts agree: {agreeing} of {settled_both}")
-    for (label, _, wall), summary in zip(studies, summaries):
-        print(f"- {label}: {wall / 60:.1f} min, seeds {len(summary['seeds'])}, {summary.get('design', '')}")
+    for (label, _, (wall, continued)), summary in zip(studies, summaries):
+        how = " (continued: this command's time only)" if continued else ""
+        print(f"- {label}: {wall / 60:.1f} min{how}, seeds {len(summary['seeds'])}, {summary.get('design', '')}")
     a_rows, b_rows = last_losses(path_a), last_losses(path_b)
     common = sorted(set(a_rows) & set(b_rows))
     differ = sum(a_rows[r] != b_rows[r] for r in common)
