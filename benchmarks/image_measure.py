@@ -157,13 +157,17 @@ def _orderings(results: dict) -> None:
         return f"{count} of {len(seeds)} seeds"
 
     chain = ["held-out real", "trained", "early", "untrained"]
+
+    def worst_generated(v: dict) -> float:
+        return max(v[c] for c in chain + ["a few faces repeated"])
+
     for key in ("image_fd", "image_kid"):
         print(f"{key}: {' < '.join(chain)}: "
               + holds(key, lambda v: [v[c] for c in chain] == sorted(v[c] for c in chain)))
         print(f"{key}: blank and saturated worse than all of those: "
-              + holds(key, lambda v: min(v["blank"], v["saturated"]) > max(v[c] for c in chain + ["a few faces repeated"])))
+              + holds(key, lambda v: min(v["blank"], v["saturated"]) > worst_generated(v)))
         print(f"{key}: saturated worse than all of those: "
-              + holds(key, lambda v: v["saturated"] > max(v[c] for c in chain + ["a few faces repeated"])))
+              + holds(key, lambda v: v["saturated"] > worst_generated(v)))
     for key in ("image_recall", "image_coverage"):
         print(f"{key}: a few faces repeated below the held-out real faces (sharp and varied): "
               + holds(key, lambda v: v["a few faces repeated"] < v["held-out real"]))
