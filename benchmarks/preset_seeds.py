@@ -24,9 +24,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
-def gankit(argv: list[str], threads: int) -> subprocess.CompletedProcess:
+def python(argv: list[str], threads: int) -> subprocess.CompletedProcess:
+    """Run this Python with ``argv`` on ``threads`` threads, its output captured."""
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    return subprocess.run([sys.executable, "-m", "gankit", *argv], capture_output=True, text=True, env=env)
+    return subprocess.run([sys.executable, *argv], capture_output=True, text=True, env=env)
+
+
+def gankit(argv: list[str], threads: int) -> subprocess.CompletedProcess:
+    """Run the gankit command with ``argv`` on ``threads`` threads."""
+    return python(["-m", "gankit", *argv], threads)
 
 
 def one_seed(preset: str, seed: int, runs: Path, overrides: list[str], threads: int,

@@ -44,7 +44,8 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 CASES = {
     # name: (preset, overrides, synthetic image shape)
-    "dcgan64": ("dcgan-faces", ["data.channels=3", "optim.g.lr=2e-4", "optim.d.lr=2e-4"], (3, 64, 64)),
+    "dcgan64": ("dcgan-faces", ["data.channels=3", "optim.g.lr=2e-4", "optim.d.lr=2e-4", "model.pack=1", "train.ema=null"],
+                (3, 64, 64)),
     "dcgan-mnist": ("dcgan-mnist", [], (1, 28, 28)),
     "cgan-mnist": ("cgan-mnist", [], (1, 28, 28)),
 }

@@ -17,10 +17,14 @@ def test_default_is_the_embedded_digits():
     assert cfg.name == "digits" and cfg.data.source == "digits"
 
 
-def test_faces_preset_follows_the_lab():
+def test_faces_preset_is_the_lab_with_its_switches():
     cfg = build_config("dcgan-faces", [])
     assert (cfg.data.image_size, cfg.model.z_dim, cfg.train.loss, cfg.train.batch_size) == (64, 100, "bce", 64)
-    assert cfg.optim.g.name == cfg.optim.d.name == "adam" and cfg.optim.g.lr == cfg.optim.d.lr == 1e-4
+    assert (cfg.model.pack, cfg.train.ema, cfg.optim.g.lr, cfg.optim.d.lr) == (2, 0.999, 2e-4, 2e-4)
+    # the header's promise: the lab's settings are one override away
+    lab = build_config("dcgan-faces", "model.pack=1 train.ema=null optim.g.lr=1e-4 optim.d.lr=1e-4".split())
+    assert cfg.optim.g.name == cfg.optim.d.name == "adam"
+    assert (lab.model.pack, lab.train.ema, lab.optim.g.lr, lab.optim.d.lr) == (1, None, 1e-4, 1e-4)
 
 
 def test_overrides_set_nested_keys_with_yaml_types():
