@@ -93,9 +93,11 @@ class Record:
         return [*self.overrides, *steps]
 
     def digest(self) -> str:
-        """What makes a stored seed current: the preset's settings (not its comments) and this row's."""
+        """What makes a stored seed current: the preset's settings (not its comments) and this row's
+        (not where this machine keeps the shared data)."""
         preset = yaml.safe_load((PRESETS / f"{self.preset}.yaml").read_text())
         settings = json.dumps([preset, self.overrides, self.steps, self.classic], sort_keys=True)
+        settings = settings.replace(str(SHARED_DATA), "SHARED_DATA")
         return hashlib.sha256(settings.encode()).hexdigest()[:16]
 
 
