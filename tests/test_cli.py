@@ -116,7 +116,7 @@ def test_image_that_cannot_be_decoded(runs, tmp_path, gankit):
     Image.new("L", (70, 80), 128).save(faces / "good.png")
     (faces / "broken.jpg").write_bytes(b"\xff\xd8 this is not a jpeg")
     code, _, err = gankit("train", "dcgan-faces", f"data.root={faces}", "data.channels=1",
-                          "train.batch_size=1", "--runs-dir", str(runs))
+                          "train.batch_size=1", "model.pack=1", "--runs-dir", str(runs))
     assert_one_line_error(code, err, "broken.jpg")
 
 
