@@ -41,6 +41,8 @@ sys.path.insert(0, str(HERE))
 from preset_seeds import one_seed, python  # noqa: E402
 from speed import SHARED_DATA  # noqa: E402
 
+from gankit.quantities import describe  # noqa: E402
+
 PRESETS = HERE.parent / "src" / "gankit" / "presets"
 RESULTS_MD = HERE / "RESULTS.md"
 MARKERS = ("<!-- records: written by benchmarks/preset_records.py -->", "<!-- /records -->")
@@ -125,10 +127,6 @@ RECORDS = [
                          "image_coverage", "classic:image_coverage")),
 ]
 
-# Measurements printed as percentages.
-PERCENT = {"high_quality", "class_accuracy", "image_recall", "image_coverage", "image_precision"}
-
-
 def label(name: str) -> str:
     """A measurement's name as the table prints it."""
     for prefix, words in (("ratio:", "gankit / classic "), ("classic:", "classic "), ("gain:", "gankit − classic ")):
@@ -139,15 +137,14 @@ def label(name: str) -> str:
 
 def shown(name: str, value: float) -> str:
     """A value as the table prints it."""
-    base = name.split(":")[-1]
-    if base in PERCENT and not name.startswith("ratio:"):
+    if describe(name.split(":")[-1]).share and not name.startswith("ratio:"):
         return f"{100 * value:.2f}%"
     return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
 def lower_is_better(name: str) -> bool:
     """Whether a smaller value of ``name`` is the better one."""
-    return name.startswith("ratio:") or any(name.endswith(k) for k in ("kl", "fd"))
+    return name.startswith("ratio:") or describe(name.split(":")[-1]).better == "lower"
 
 
 def measure_seed(record: Record, seed: int, threads: int, keep: Path) -> dict:
