@@ -38,7 +38,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from preset_seeds import one_seed, python  # noqa: E402
+from preset_seeds import one_seed, python, shown  # noqa: E402
 from speed import SHARED_DATA  # noqa: E402
 
 from gankit.quantities import describe  # noqa: E402
@@ -133,13 +133,6 @@ def label(name: str) -> str:
         if name.startswith(prefix):
             return words + name[len(prefix):]
     return name
-
-
-def shown(name: str, value: float) -> str:
-    """A value as the table prints it."""
-    if describe(name.split(":")[-1]).share and not name.startswith("ratio:"):
-        return f"{100 * value:.2f}%"
-    return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
 def lower_is_better(name: str) -> bool:

@@ -23,6 +23,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from gankit.quantities import describe
+
 
 def python(argv: list[str], threads: int) -> subprocess.CompletedProcess:
     """Run this Python with ``argv`` on ``threads`` threads, its output captured."""
@@ -56,7 +58,10 @@ def one_seed(preset: str, seed: int, runs: Path, overrides: list[str], threads: 
 
 
 def shown(name: str, value: float) -> str:
-    return f"{100 * value:.2f}%" if name in ("high_quality", "class_accuracy") else f"{value:.4g}"
+    """A value as the tables print it: shares as percentages (a ``ratio:`` of two is not one)."""
+    if describe(name.split(":")[-1]).share and not name.startswith("ratio:"):
+        return f"{100 * value:.2f}%"
+    return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
 def main() -> None:

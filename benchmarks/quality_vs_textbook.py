@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +35,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from preset_seeds import one_seed  # noqa: E402
 from speed import SHARED_DATA, textbook_iteration  # noqa: E402
 
 from gankit.config import apply_overrides, validate  # noqa: E402
@@ -90,26 +90,6 @@ def textbook(preset: str, steps: int, seed: int, data_root: Path,
     return gan.generator.eval(), cfg, time.perf_counter() - start
 
 
-def shipped(preset: str, steps: int, seed: int, data_root: Path, runs: Path,
-            overrides: list[str]) -> tuple[dict, float]:
-    """Train and evaluate the shipped preset (with ``overrides``) with the gankit command;
-    returns its values and seconds."""
-    name = f"{preset}-s{seed}"
-    start = time.perf_counter()
-    trained = subprocess.run([sys.executable, "-m", "gankit", "train", preset, f"data.root={data_root}",
-                              f"seed={seed}", f"train.steps={steps}", *overrides, "--name", name, "--runs-dir", str(runs),
-                              "--no-progress"], capture_output=True, text=True)
-    if trained.returncode:
-        raise SystemExit(trained.stderr[-2000:])
-    seconds = time.perf_counter() - start
-    evaluated = subprocess.run([sys.executable, "-m", "gankit", "eval", str(runs / name)], capture_output=True,
-                               text=True)
-    if evaluated.returncode:
-        raise SystemExit(evaluated.stderr[-2000:])
-    report = json.loads(max((runs / name / "eval").glob("step_*.json")).read_text())
-    return {m["name"]: m["value"] for m in report["measurements"]}, seconds
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("preset", choices=sorted(CLASSIC))
@@ -124,7 +104,9 @@ def main() -> None:
     data = args.data or SHARED_DATA / DATA_FOLDER[args.preset]
     with tempfile.TemporaryDirectory() as tmp:
         runs = args.keep or Path(tmp)
-        ours, our_seconds = shipped(args.preset, args.steps, args.seed, data, runs, [*args.both, *args.overrides])
+        shipped = one_seed(args.preset, args.seed, runs, [f"data.root={data}", f"train.steps={args.steps}", *args.both,
+                                                          *args.overrides], torch.get_num_threads(), None)
+    ours, our_seconds = shipped["values"], shipped["seconds"]
     generator, cfg, classic_seconds = textbook(args.preset, args.steps, args.seed, data, args.both)
     classic = {m.name: m.value for m in Evaluator(cfg)(generator)}
     print(f"{args.preset}, {args.steps} iterations, seed {args.seed} (threads: {torch.get_num_threads()}, "
