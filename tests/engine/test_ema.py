@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from gankit.engine.checkpoint import EMA_KEY, read_checkpoint
+from gankit.engine import ema as ema_module
 from gankit.engine.ema import WeightAverage, ema_beta
 from gankit.engine import fit, new_run, resume_run
 from gankit.sampling import load_generator
@@ -57,3 +58,55 @@ def test_a_resumed_average_continues_exactly(tmp_path):
     fit(resumed, show_progress=False)
     a, b = straight.gan.ema.state_dict(), resumed.gan.ema.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def _norm_net() -> nn.Module:
+    class Conditional(nn.Module):  # G's calling convention: (z, labels)
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2))
+
+        def forward(self, z, labels=None):
+            return self.body(z)
+
+    return Conditional()
+
+
+def test_the_average_measures_its_own_batchnorm_statistics():
+    torch.manual_seed(0)
+    module = _norm_net()
+    average = WeightAverage(module, decay=0.9)
+    with torch.no_grad():
+        average.module.body[0].weight.mul_(3.0)  # the average's weights are not G's
+        average.module.body[1].running_mean.fill_(5.0)  # G's statistics, copied
+    weights = {k: v.clone() for k, v in average.module.state_dict().items() if "running" not in k and "num" not in k}
+
+    def draw(n, noise):
+        return torch.randn(n, 3, generator=noise) + 1.0, None
+
+    average.measure_statistics(draw, torch.device("cpu"))
+    noise = torch.Generator().manual_seed(ema_module.STATISTICS_SEED)
+    batches = [average.module.body[0](draw(ema_module.STATISTICS_BATCH, noise)[0])
+               for _ in range(ema_module.STATISTICS_SAMPLES // ema_module.STATISTICS_BATCH)]
+    norm = average.module.body[1]
+    want_mean = torch.stack([b.mean(0) for b in batches]).mean(0)
+    want_var = torch.stack([b.var(0, unbiased=True) for b in batches]).mean(0)
+    assert torch.allclose(norm.running_mean, want_mean, atol=1e-5)
+    assert torch.allclose(norm.running_var, want_var, rtol=1e-4)
+    assert norm.momentum == 0.1 and not average.module.training
+    assert all(torch.equal(average.module.state_dict()[k], v) for k, v in weights.items())
+    first = norm.running_mean.clone()
+    average.measure_statistics(draw, torch.device("cpu"))  # the same inputs every time
+    assert torch.equal(norm.running_mean, first)
+
+
+def test_the_saved_average_carries_its_own_statistics(tmp_path):
+    session = new_run(None, [*TINY, "train.steps=30", "train.ema=0.9"], runs_root=tmp_path)
+    fit(session, show_progress=False)
+    exported = load_generator(session.run_dir).state_dict()
+    raw = load_generator(session.run_dir, raw=True).state_dict()
+    statistics = [k for k in exported if k.endswith("running_mean")]
+    assert statistics and all(not torch.equal(exported[k], raw[k]) for k in statistics)
+    session.gan.measure_average_statistics(torch.device("cpu"))
+    again = session.gan.ema.state_dict()
+    assert all(torch.equal(exported[k], again[k]) for k in statistics)

@@ -156,6 +156,20 @@ class Gan:
         there is one, else G itself."""
         return self.ema.module if self.ema is not None else self.generator
 
+    def measure_average_statistics(self, device: torch.device) -> None:
+        """Give the weight average (if any) BatchNorm statistics of its own, measured on inputs
+        from the training prior and uniform classes (see gankit.engine.ema)."""
+        if self.ema is None:
+            return
+
+        def draw(n: int, noise: torch.Generator) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+            z = self.prior.sample(n, self.z_dim, device=device, generator=noise)
+            labels = (torch.randint(self.num_classes, (n,), device=device, generator=noise)
+                      if self.num_classes else None)
+            return z, labels
+
+        self.ema.measure_statistics(draw, device)
+
     def sample_z(self, n: int, device: torch.device) -> torch.Tensor:
         """Latent codes for one batch from the training prior."""
         return self.prior.sample(n, self.z_dim, device=device, generator=self.noise)

@@ -189,8 +189,10 @@ def train_until_done(session: Session, tracker: QuietTracker, inputs: SampleInpu
         tracker.advanced()
         stopping = agreed_stop(session, stop, step)
         due = cadence.due(step, stopping)
-        if session.processes.distributed and (due.draw or due.save or due.evaluate):
-            share_buffers(gan)
+        if due.draw or due.save or due.evaluate:
+            if session.processes.distributed:
+                share_buffers(gan)
+            gan.measure_average_statistics(session.device)
         if due.log:
             iterations_done = interval.iterations
             values = interval.read(gan, session.processes)
