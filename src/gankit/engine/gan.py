@@ -159,26 +159,22 @@ class Gan:
     def measure_average_statistics(self, device: torch.device) -> None:
         """Give the weight average (if any) BatchNorm statistics of its own, measured on inputs
         from the training prior and uniform classes (see gankit.engine.ema)."""
-        if self.ema is None:
-            return
+        if self.ema is not None:
+            self.ema.measure_statistics(
+                lambda n, noise: (self.sample_z(n, device, noise), self.sample_labels(n, device, noise)), device)
 
-        def draw(n: int, noise: torch.Generator) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
-            z = self.prior.sample(n, self.z_dim, device=device, generator=noise)
-            labels = (torch.randint(self.num_classes, (n,), device=device, generator=noise)
-                      if self.num_classes else None)
-            return z, labels
+    def sample_z(self, n: int, device: torch.device, noise: Optional[torch.Generator] = None) -> torch.Tensor:
+        """Latent codes for one batch from the training prior (drawn with ``noise``, by default
+        the training's generator)."""
+        return self.prior.sample(n, self.z_dim, device=device, generator=noise or self.noise)
 
-        self.ema.measure_statistics(draw, device)
-
-    def sample_z(self, n: int, device: torch.device) -> torch.Tensor:
-        """Latent codes for one batch from the training prior."""
-        return self.prior.sample(n, self.z_dim, device=device, generator=self.noise)
-
-    def sample_labels(self, n: int, device: torch.device) -> Optional[torch.Tensor]:
-        """Uniformly drawn classes for G's samples (None for unconditional runs)."""
+    def sample_labels(self, n: int, device: torch.device,
+                      noise: Optional[torch.Generator] = None) -> Optional[torch.Tensor]:
+        """Uniformly drawn classes for G's samples (None for unconditional runs; drawn with
+        ``noise``, by default the training's generator)."""
         if not self.num_classes:
             return None
-        return torch.randint(self.num_classes, (n,), device=device, generator=self.noise)
+        return torch.randint(self.num_classes, (n,), device=device, generator=noise or self.noise)
 
     def score(self, x: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         """D's real-vs-fake score of a batch, one per D input."""
