@@ -110,3 +110,20 @@ def test_the_saved_average_carries_its_own_statistics(tmp_path):
     session.gan.measure_average_statistics(torch.device("cpu"))
     again = session.gan.ema.state_dict()
     assert all(torch.equal(exported[k], again[k]) for k in statistics)
+
+
+def test_a_gan_stepped_by_hand_averages_and_schedules_as_a_run_does(tmp_path):
+    from gankit.engine import TrainableGan
+
+    common = [*TINY, "train.steps=30", "train.ema=0.9", "optim.schedule=linear"]
+    session = new_run(None, common, runs_root=tmp_path)
+    fit(session, show_progress=False)
+    by_hand = TrainableGan(session.cfg.model_copy(deep=True))
+    for _ in range(30):
+        by_hand.iterate()
+    z = by_hand.fixed_noise(16)
+    run_average = load_generator(session.run_dir)
+    assert by_hand.gan.g_optimizer.param_groups[0]["lr"] == pytest.approx(session.cfg.optim.g.lr / 30)
+    assert torch.allclose(by_hand.generate(z), run_average(z), atol=1e-6)
+    raw = load_generator(session.run_dir, raw=True)
+    assert not torch.allclose(by_hand.generate(z), raw(z), atol=1e-3)  # the average, not the raw G

@@ -27,7 +27,7 @@ from gankit.engine.device import resolve_device
 from gankit.engine.distributed import Processes
 from gankit.engine.ema import WeightAverage
 from gankit.engine.gan import STAT_NAMES, Gan, Statistics
-from gankit.engine.graphs import iterations
+from gankit.engine.graphs import advance, iterations
 from gankit.engine.optim import build_optimizer, set_lr
 from gankit.engine.speed import Speed, resolve_speed
 from gankit.errors import UserError
@@ -132,6 +132,7 @@ class TrainableGan:
         self.device, self.spec, self.batches, self.gan = prepare(cfg, data=data, device=device, speed=speed)
         self._iterate = iterations(self.gan, self.batches, cfg.train.d_steps)
         self.iteration = 0  # iterations done
+        self._average_measured = True  # the weight average's BatchNorm statistics are its own
 
     @property
     def speed(self) -> Speed:
@@ -139,10 +140,12 @@ class TrainableGan:
         return self.gan.speed
 
     def iterate(self) -> torch.Tensor:
-        """One training iteration (k D steps, then one G step); its statistics, packed, on the
-        device (nothing is read to the host)."""
-        stats = self._iterate(self.iteration)
+        """One training iteration as a run takes it (the scheduled learning rates, k D steps, one
+        G step, the weight average's update); its statistics, packed, on the device (nothing is
+        read to the host)."""
+        stats = advance(self.gan, self.cfg, self._iterate, self.iteration + 1)
         self.iteration += 1
+        self._average_measured = self.gan.ema is None
         return stats
 
     @staticmethod
@@ -161,7 +164,11 @@ class TrainableGan:
         return self.gan.prior.sample(count, self.cfg.model.z_dim, generator=noise).to(self.device)
 
     def generate(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """G's samples in inference mode (the weight average's, with train.ema)."""
+        """G's samples in inference mode (the weight average's, with train.ema, its BatchNorm
+        statistics measured on its own samples first as a run does before it draws)."""
+        if not self._average_measured:
+            self.gan.measure_average_statistics(self.device)
+            self._average_measured = True
         return generate(self.gan.sampler, z, labels)
 
     def scores(self, points: torch.Tensor) -> torch.Tensor:

@@ -12,13 +12,32 @@ from typing import Callable, Optional
 
 import torch
 
+from gankit.config import RunConfig
 from gankit.data.batches import Batches
 from gankit.engine.gan import Gan, train_iteration
+from gankit.engine.optim import decayed_lr, set_lr
 from gankit.errors import UserError
 
 Iteration = Callable[[int], torch.Tensor]  # 0-based iteration -> statistics (device tensor)
 
 WARMUP_ITERATIONS = 3  # eager iterations before capture: optimizer state and allocator settle
+
+
+def schedule_learning_rates(gan: Gan, cfg: RunConfig, step: int) -> None:
+    """Set both learning rates for iteration ``step`` (optim.schedule; nothing when constant)."""
+    if cfg.optim.schedule != "constant":
+        set_lr(gan.g_optimizer, decayed_lr(cfg.optim.g.lr, cfg.optim.schedule, step, cfg.train.steps))
+        set_lr(gan.d_optimizer, decayed_lr(cfg.optim.d.lr, cfg.optim.schedule, step, cfg.train.steps))
+
+
+def advance(gan: Gan, cfg: RunConfig, iterate: Iteration, step: int) -> torch.Tensor:
+    """Iteration ``step`` (1-based) as a run takes it: the learning rates of the schedule, k D
+    steps and one G step, then the weight average's update (train.ema). Its packed statistics."""
+    schedule_learning_rates(gan, cfg, step)
+    stats = iterate(step - 1)
+    if gan.ema is not None:
+        gan.ema.update(gan.generator, step)
+    return stats
 
 
 def eager_iterations(gan: Gan, batches: Batches, d_steps: int) -> Iteration:

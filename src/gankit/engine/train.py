@@ -18,9 +18,8 @@ from gankit.engine import distributed
 from gankit.engine.build import FIXED_NOISE_SEED_OFFSET
 from gankit.engine.checkpoint import rng_state, save_checkpoint
 from gankit.engine.gan import STAT_NAMES, Gan, Statistics, batch_spread, gradient_norm
-from gankit.engine.graphs import iterations
+from gankit.engine.graphs import advance, iterations
 from gankit.engine.health import Event, divergence_message, nonfinite, read_interval
-from gankit.engine.optim import decayed_lr, set_lr
 from gankit.engine.session import Session
 from gankit.engine.stop import StopRequest, TrainingStopped
 from gankit.engine.tracker import QuietTracker, SampleInputs, Tracker, fixed_inputs, grid_steps
@@ -148,13 +147,6 @@ def check_finite(session: Session, tracker: QuietTracker, step: int, values: dic
     raise TrainingDiverged(message)
 
 
-def schedule_learning_rates(gan: Gan, cfg: RunConfig, step: int) -> None:
-    """Set both learning rates for iteration ``step`` (optim.schedule; nothing when constant)."""
-    if cfg.optim.schedule != "constant":
-        set_lr(gan.g_optimizer, decayed_lr(cfg.optim.g.lr, cfg.optim.schedule, step, cfg.train.steps))
-        set_lr(gan.d_optimizer, decayed_lr(cfg.optim.d.lr, cfg.optim.schedule, step, cfg.train.steps))
-
-
 def agreed_stop(session: Session, stop: StopRequest, step: int) -> bool:
     """Whether to stop after this step: the stop request (read once, a signal may arrive any
     time), agreed between several processes at the log steps only, so they stop together."""
@@ -181,10 +173,7 @@ def train_until_done(session: Session, tracker: QuietTracker, inputs: SampleInpu
     iterate = iterations(gan, session.batches, cfg.train.d_steps)
     interval = Interval(session.device)
     for step in range(session.step + 1, cfg.train.steps + 1):
-        schedule_learning_rates(gan, cfg, step)
-        interval.add(iterate(step - 1))
-        if gan.ema is not None:
-            gan.ema.update(gan.generator, step)
+        interval.add(advance(gan, cfg, iterate, step))
         session.step = step
         tracker.advanced()
         stopping = agreed_stop(session, stop, step)
