@@ -10,7 +10,7 @@ from torch import nn
 from gankit.engine.checkpoint import EMA_KEY, read_checkpoint
 from gankit.engine import ema as ema_module
 from gankit.engine.ema import WeightAverage, ema_beta
-from gankit.engine import fit, new_run, resume_run
+from gankit.engine import TrainableGan, fit, new_run, resume_run
 from gankit.sampling import load_generator
 
 TINY = ["model.g_width=16", "model.d_width=8", "train.batch_size=32", "train.sample_steps=[0]",
@@ -113,8 +113,6 @@ def test_the_saved_average_carries_its_own_statistics(tmp_path):
 
 
 def test_a_gan_stepped_by_hand_averages_and_schedules_as_a_run_does(tmp_path):
-    from gankit.engine import TrainableGan
-
     common = [*TINY, "train.steps=30", "train.ema=0.9", "optim.schedule=linear"]
     session = new_run(None, common, runs_root=tmp_path)
     fit(session, show_progress=False)
