@@ -125,6 +125,21 @@ def test_an_early_generator_gaining_variety_is_no_collapse():
     assert events_of(HealthMonitor(probabilities=True, steps=1000), learning) == []
 
 
+def test_noise_settling_to_the_data_variety_is_no_collapse():
+    """A G trained at a high rate first draws noise (a batch spread twice the real one's or more) that
+    settles to the data's: variety past the data's is not variety lost. Falling well under the
+    data's still is."""
+    settling = rows(range(0, 1001, 50), fake_spread=lambda s: 2.4 if s < 400 else 0.99)
+    assert events_of(HealthMonitor(probabilities=True, steps=1000), settling) == []
+    collapsing = rows(range(0, 1001, 50), fake_spread=lambda s: 2.4 if s < 400 else 0.4)
+    assert events_of(HealthMonitor(probabilities=True, steps=1000), collapsing) == [(500, "collapse")]
+    noisy = rows(range(0, 1001, 50), fake_spread=lambda s: 0.9)
+    for record in noisy:
+        if record["step"] % 250 == 0 and record["step"] >= 250:
+            record["eval_diversity"] = 2.4 if record["step"] == 250 else 0.95
+    assert events_of(HealthMonitor(probabilities=True, steps=1000), noisy) == []
+
+
 def test_nonfinite_names_what_broke():
     assert nonfinite({"d_loss": 0.5, "g_loss": math.nan, "g_weight_norm": math.inf, "step": 3}) == [
         "g_loss", "g_weight_norm"]

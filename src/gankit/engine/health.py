@@ -38,6 +38,10 @@ EXPLODING_FACTOR = 1e4  # a loss this many times its starting scale, or weights 
 # gains variety as it learns (its fake batch's spread rises from about 0 to 0.9-1 of the real batch's).
 SPREAD_KEPT = 0.5  # the fake batch's spread falls below this share of the highest it had reached...
 DIVERSITY_KEPT = 0.5  # ...or the evaluated diversity falls below this share of the highest it had reached
+# Both are ratios to the data's own. Variety past the data's is noise, not variety a G can lose: a G
+# trained fast draws noisy samples (spread about 2x the real batch's) that settle to the data's, so
+# the highest reached counts at most as the data's (1.0).
+DATA_VARIETY = 1.0
 # Neither D winning nor collapse is judged before 5% of the steps or 200, whichever is later: an
 # untrained G varies little, and a DCGAN's D leads by far at first (D(G(z)) near 0) while G learns.
 WARM_UP = (0.05, 200)
@@ -188,9 +192,9 @@ class HealthMonitor:
             self._best_spread = max(self._best_spread, spread)
         if self._warming_up(step):
             return None
-        low_spread = spread is not None and spread < SPREAD_KEPT * self._best_spread
+        low_spread = spread is not None and spread < SPREAD_KEPT * min(self._best_spread, DATA_VARIETY)
         self._low_spread = self._low_spread + 1 if low_spread else 0
-        low_diversity = diversity is not None and diversity < DIVERSITY_KEPT * self._best_diversity
+        low_diversity = diversity is not None and diversity < DIVERSITY_KEPT * min(self._best_diversity, DATA_VARIETY)
         holds = self._low_spread >= MIN_LOGS or low_diversity
         measured = (f"their diversity fell to {diversity:.2f} of the data's (it was {self._best_diversity:.2f} at "
                     f"step {self._best_diversity_step})" if low_diversity
