@@ -47,7 +47,7 @@ def one_seed(preset: str, seed: int, runs: Path, overrides: list[str], threads: 
     if trained.returncode:
         raise SystemExit(f"seed {seed} failed to train:\n{trained.stderr[-2000:]}")
     seconds = time.perf_counter() - start
-    run = runs / name
+    run = Path(trained.stdout.strip().splitlines()[-1])  # name-2, -3... when runs already holds a name
     evaluated = gankit(["eval", str(run), *(["--samples", str(samples)] if samples else [])], threads)
     if evaluated.returncode:
         raise SystemExit(f"seed {seed} failed to evaluate:\n{evaluated.stderr[-2000:]}")

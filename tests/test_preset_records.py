@@ -1,6 +1,8 @@
 """benchmarks/preset_records.py builds the records table from stored seeds alone: a target is met
 only when every seed of the row was measured on the preset as it is now and meets every bar."""
 
+import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import preset_records  # noqa: E402
+import preset_seeds  # noqa: E402
 from preset_records import Bar, Record, summary, table  # noqa: E402
 
 ROW = Record("ring8-test", "ring8", 3, (Bar("modes", "==", 8), Bar("high_quality", ">=", 0.97)), "PacGAN3 7.8 / 97.7%",
@@ -65,3 +68,23 @@ def test_the_table_goes_between_the_markers(tmp_path, monkeypatch, only_the_test
     assert "an old table" not in text
     assert text.startswith("# Results\nbefore\n") and text.endswith(f"{end}\nafter\n")
     assert "| `ring8-test` | 1 of 3 |" in text
+
+
+def test_a_seed_is_measured_on_the_run_it_trained_not_an_older_one_of_the_same_name(tmp_path, monkeypatch):
+    """gankit train names the new run name-2 when the folder holds a run called name already (a
+    kept run of an older preset): the seed's values must come from the run just trained."""
+    older, trained = tmp_path / "ring8-s0", tmp_path / "ring8-s0-2"
+    for run, modes in ((older, 5), (trained, 8)):
+        (run / "eval").mkdir(parents=True)
+        report = {"measurements": [{"name": "modes", "value": modes, "protocol": "p"}]}
+        (run / "eval" / "step_000100.json").write_text(json.dumps(report))
+    evaluated = []
+
+    def fake_gankit(argv: list[str], threads: int) -> subprocess.CompletedProcess:
+        if argv[0] == "eval":
+            evaluated.append(Path(argv[1]))
+        return subprocess.CompletedProcess(argv, 0, stdout=f"{trained}\n" if argv[0] == "train" else "", stderr="")
+
+    monkeypatch.setattr(preset_seeds, "gankit", fake_gankit)
+    measured = preset_seeds.one_seed("ring8", 0, tmp_path, [], 1, None)
+    assert evaluated == [trained] and measured["values"] == {"modes": 8}
