@@ -1,5 +1,9 @@
 """Presets, overrides and validation messages."""
 
+from functools import reduce
+from importlib import resources
+from itertools import takewhile
+
 import pytest
 
 from gankit.config import apply_overrides, build_config, load_preset, preset_names
@@ -25,6 +29,30 @@ def test_faces_preset_is_the_lab_with_its_switches():
     lab = build_config("dcgan-faces", "model.pack=1 train.ema=null optim.g.lr=1e-4 optim.d.lr=1e-4".split())
     assert cfg.optim.g.name == cfg.optim.d.name == "adam"
     assert (lab.model.pack, lab.train.ema, lab.optim.g.lr, lab.optim.d.lr) == (1, None, 1e-4, 1e-4)
+
+
+def _preset_text(preset: str) -> str:
+    return (resources.files("gankit") / "presets" / f"{preset}.yaml").read_text()
+
+
+def _header_overrides(preset: str) -> list[str]:
+    """The overrides a preset's header promises give the original settings ("one override away: ...")."""
+    header = " ".join(line.lstrip("# ") for line in _preset_text(preset).splitlines() if line.startswith("#"))
+    tokens = header.split("one override away:", 1)[1].split()
+    return [token.rstrip(".,;") for token in takewhile(lambda token: "=" in token, tokens)]
+
+
+def _setting(cfg, key: str):
+    return reduce(getattr, key.split("."), cfg)
+
+
+@pytest.mark.parametrize("preset", [p for p in preset_names() if "one override away:" in _preset_text(p)])
+def test_header_override_turns_every_named_switch_off(preset):
+    overrides = _header_overrides(preset)
+    assert overrides, preset
+    shipped, original = build_config(preset, []), build_config(preset, overrides)
+    for key in (override.split("=", 1)[0] for override in overrides):
+        assert _setting(shipped, key) != _setting(original, key), f"{preset}: {key} is already the original's"
 
 
 def test_overrides_set_nested_keys_with_yaml_types():

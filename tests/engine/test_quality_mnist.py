@@ -5,9 +5,10 @@ Criterion (see gankit.metrics.nearest and quality.py): the mean distance from a 
 to its nearest real MNIST training image (2,000 of them) must close most of the gap between the
 untrained generator and held-out real test images, and the nearest neighbours of the samples
 must cover at least 8 of the 10 digit classes (no mode collapse). For cgan-mnist, gankit's
-classifier must read the requested digit in most samples after 300 steps: the preset's switches
-(Adam 4e-4, a weight average with its own BatchNorm statistics) give 77-80% there on seed 0, the
-lab's settings (Adam 2e-4, no average) about 50%.
+classifier must read the requested digit in almost every sample after 300 steps: the preset's
+switches (a weight average with its own BatchNorm statistics, Adam 1.6e-3 decaying linearly, R1)
+give 98.7% and 99.2% there on seeds 0 and 1 in fp32 (99.0% in bf16 on seed 0), the lab's settings
+(Adam 2e-4, constant, no average, no R1) about 50%.
 """
 
 from quality import assert_training_beats_untrained
@@ -20,7 +21,7 @@ from gankit.engine import new_run
 
 STEPS = 400
 CGAN_STEPS = 300
-CGAN_ACCURACY_BAR = 0.65
+CGAN_ACCURACY_BAR = 0.95
 
 
 def test_dcgan_on_mnist_beats_the_untrained_generator(mnist_root, tmp_path):
@@ -39,4 +40,5 @@ def test_cgan_preset_draws_the_requested_digit(mnist_root, tmp_path):
                                       "train.log_every": 100, "train.sample_steps": [],
                                       "train.checkpoint_every": 1000}, runs_dir=tmp_path)
     measured = run.evaluate(samples=1000).as_dict()
+    print(f"cgan-mnist, {CGAN_STEPS} steps: class accuracy {measured['class_accuracy']:.2%}")
     assert measured["class_accuracy"] >= CGAN_ACCURACY_BAR, measured
