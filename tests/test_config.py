@@ -6,7 +6,7 @@ from itertools import takewhile
 
 import pytest
 
-from gankit.config import apply_overrides, build_config, load_preset, preset_names
+from gankit.config import apply_overrides, build_config, load_preset, parse_override, preset_names
 from gankit.errors import UserError
 
 REQUIRED_PRESETS = {"digits", "goodfellow-mnist", "dcgan-mnist", "dcgan-faces", "dcgan-cifar10"}
@@ -42,8 +42,8 @@ def _header_overrides(preset: str) -> list[str]:
     return [token.rstrip(".,;") for token in takewhile(lambda token: "=" in token, tokens)]
 
 
-def _setting(cfg, key: str):
-    return reduce(getattr, key.split("."), cfg)
+def _setting(cfg, path: list[str]):
+    return reduce(getattr, path, cfg)
 
 
 @pytest.mark.parametrize("preset", [p for p in preset_names() if "one override away:" in _preset_text(p)])
@@ -51,8 +51,8 @@ def test_header_override_turns_every_named_switch_off(preset):
     overrides = _header_overrides(preset)
     assert overrides, preset
     shipped, original = build_config(preset, []), build_config(preset, overrides)
-    for key in (override.split("=", 1)[0] for override in overrides):
-        assert _setting(shipped, key) != _setting(original, key), f"{preset}: {key} is already the original's"
+    for path, _ in map(parse_override, overrides):
+        assert _setting(shipped, path) != _setting(original, path), f"{preset}: {'.'.join(path)} is already the original's"
 
 
 def test_overrides_set_nested_keys_with_yaml_types():
