@@ -53,3 +53,24 @@ def test_same_generator_seed_gives_same_noise():
 def test_malformed_priors_are_user_errors(text):
     with pytest.raises(UserError, match="prior"):
         parse_prior(text)
+
+
+def test_mixture_draws_equally_from_fixed_centres():
+    from gankit.priors import mixture_centres
+
+    k, sigma, dim = 8, 0.01, 3
+    z = parse_prior(f"mixture({k},{sigma})").sample(40_000, dim, generator=torch.Generator().manual_seed(2))
+    centres = mixture_centres(k, dim)
+    assert torch.equal(centres, mixture_centres(k, dim)) and centres.shape == (k, dim)
+    distance, nearest = torch.cdist(z, centres).min(1)
+    # every point lies within a few sigma of a centre (the chi distribution with 3 dof)...
+    assert distance.max() < 6 * sigma and distance.pow(2).mean().sqrt() == pytest.approx(sigma * math.sqrt(dim), rel=0.02)
+    # ...and the components are equally likely (binomial spread of 1/8 of 40,000 is about 66)
+    counts = torch.bincount(nearest, minlength=k)
+    assert (counts - 40_000 / k).abs().max() < 5 * 66
+
+
+@pytest.mark.parametrize("text", ["mixture(0,1)", "mixture(2.5,0.1)", "mixture(4,0)", "mixture(4)"])
+def test_malformed_mixtures_are_user_errors(text):
+    with pytest.raises(UserError, match="mixture"):
+        parse_prior(text)

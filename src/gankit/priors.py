@@ -9,12 +9,18 @@ mean and spread. gankit's own (numbers may be written as Python/YAML floats):
 * ``exponential(rate)``: exponential with rate ``rate > 0`` (mean and std ``1/rate``),
   non-negative like the classic lab's; ``exponential(rate, shift)`` adds ``shift`` to every
   value, e.g. ``exponential(1,-1)`` has mean 0.
+* ``mixture(k, sigma)``: a mixture of ``k`` equally likely Gaussians of standard deviation
+  ``sigma`` around fixed centres drawn once from N(0, 1) (the same centres for every run of a
+  latent size), a disconnected latent in the manner of DeLiGAN (Gurumurthy et al. 2017): a
+  continuous G of a connected latent must lay some mass between separate modes of the data
+  (Khayatkhoei et al. 2018), one of a mixture need not.
 
 A family of your own: ``PRIORS.register("laplace", PriorFamily(...))``, then ``train.prior=laplace(0,1)``.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import asdict, dataclass
@@ -143,6 +149,29 @@ def valid_prior(text: str) -> str:
     return text
 
 
+_MIXTURE_CENTRES_SEED = 20170519  # fixed, so that every run of a latent size shares the centres
+
+
+@functools.lru_cache(maxsize=16)
+def mixture_centres(k: int, dim: int) -> torch.Tensor:
+    """The ``(k, dim)`` centres of ``mixture(k, sigma)``: drawn from N(0, 1) by a fixed seed."""
+    return torch.randn(k, dim, generator=torch.Generator().manual_seed(_MIXTURE_CENTRES_SEED))
+
+
+def _draw_mixture(out: torch.Tensor, params: Params, generator: Optional[torch.Generator]) -> torch.Tensor:
+    k, sigma = int(params[0]), params[1]
+    component = torch.randint(k, (out.shape[0],), device=out.device, generator=generator)
+    centres = mixture_centres(k, out.shape[1]).to(out.device)
+    return out.normal_(0.0, sigma, generator=generator).add_(centres[component])
+
+
+def _mixture_problem(params: Params) -> Optional[str]:
+    k, sigma = params
+    if k < 1 or k != int(k):
+        return "needs a whole number of components k >= 1"
+    return "needs sigma > 0" if sigma <= 0 else None
+
+
 PRIORS.register("normal", PriorFamily(
     (Parameter("mu", None), Parameter("sigma", None, 0.05, 10.0, 0.05)),
     draw=lambda out, p, generator: out.normal_(p[0], p[1], generator=generator),
@@ -158,3 +187,9 @@ PRIORS.register("exponential", PriorFamily(
     draw=lambda out, p, generator: out.exponential_(p[0], generator=generator).add_(p[1]),
     mean=lambda p: 1.0 / p[0] + p[1], std=lambda p: 1.0 / p[0],
     problem=lambda p: "needs rate > 0" if p[0] <= 0 else None))
+PRIORS.register("mixture", PriorFamily(
+    (Parameter("k", None, 1.0, 200.0, 1.0), Parameter("sigma", None, 0.01, 1.0, 0.01)),
+    draw=_draw_mixture,
+    # over the draw of the centres: each coordinate has mean 0 and variance 1 + sigma^2
+    mean=lambda p: 0.0, std=lambda p: math.sqrt(1.0 + p[1] ** 2),
+    problem=_mixture_problem))
