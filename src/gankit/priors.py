@@ -153,15 +153,17 @@ _MIXTURE_CENTRES_SEED = 20170519  # fixed, so that every run of a latent size sh
 
 
 @functools.lru_cache(maxsize=16)
-def mixture_centres(k: int, dim: int) -> torch.Tensor:
-    """The ``(k, dim)`` centres of ``mixture(k, sigma)``: drawn from N(0, 1) by a fixed seed."""
-    return torch.randn(k, dim, generator=torch.Generator().manual_seed(_MIXTURE_CENTRES_SEED))
+def mixture_centres(k: int, dim: int, device: torch.device = torch.device("cpu")) -> torch.Tensor:
+    """The ``(k, dim)`` centres of ``mixture(k, sigma)`` on ``device``: drawn from N(0, 1) by a
+    fixed seed, kept per device so that a training step copies nothing to the accelerator."""
+    centres = torch.randn(k, dim, generator=torch.Generator().manual_seed(_MIXTURE_CENTRES_SEED))
+    return centres.to(device)
 
 
 def _draw_mixture(out: torch.Tensor, params: Params, generator: Optional[torch.Generator]) -> torch.Tensor:
     k, sigma = int(params[0]), params[1]
     component = torch.randint(k, (out.shape[0],), device=out.device, generator=generator)
-    centres = mixture_centres(k, out.shape[1]).to(out.device)
+    centres = mixture_centres(k, out.shape[1], out.device)
     return out.normal_(0.0, sigma, generator=generator).add_(centres[component])
 
 
