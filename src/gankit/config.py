@@ -147,6 +147,11 @@ class TrainConfig(Section):
     # fresh: G's step draws new noise (Goodfellow's Algorithm 1) | reuse: G's step is taken on the
     # fake batch of D's last step, as the PyTorch DCGAN example does (one G forward fewer)
     g_noise: Literal["fresh", "reuse"] = "fresh"
+    # top-k updates (Sinha et al. 2020): G's step learns only from the fakes D rates most real; the
+    # share kept starts at 1 and is multiplied by top_k_decay after each epoch, down to top_k
+    # (None: off; the paper: 0.5 or 0.75, decay 0.99); see gankit.engine.topk
+    top_k: Optional[float] = Field(None, gt=0, le=1)
+    top_k_decay: float = Field(0.99, gt=0, le=1)
 
     _loss_known = _registered(LOSSES, "loss")
 

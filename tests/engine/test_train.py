@@ -97,7 +97,8 @@ def assert_same_state(a, b):
     (None, ["speed.precision=bf16", "train.g_noise=reuse"], 100),  # bf16 is emulated (slow) on CPUs without it
     (None, ["train.ema=0.99", "regularize.augment=[color,translation,cutout]"], 300),
     ("ring8", ["train.d_steps=2", "model.pack=2", "model.minibatch_std=true", "model.spectral_norm=true",
-               "regularize.gradient_penalty=1", "regularize.r1=0.5", "train.batch_size=64"], 300),
+               "regularize.gradient_penalty=1", "regularize.r1=0.5", "train.batch_size=64",
+               "train.top_k=0.5", "train.top_k_decay=0.9"], 300),
     ("ring8", ["train.loss=wasserstein", "regularize.clip=true", "optim.d.name=rmsprop",
                "train.batch_size=64"], 300),
 ])

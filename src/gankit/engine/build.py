@@ -30,6 +30,7 @@ from gankit.engine.gan import STAT_NAMES, Gan, Statistics
 from gankit.engine.graphs import advance, iterations
 from gankit.engine.optim import build_optimizer, set_lr
 from gankit.engine.speed import Speed, resolve_speed
+from gankit.engine.topk import top_k_updates
 from gankit.errors import UserError
 from gankit.nets import build_networks, wrap_modules
 from gankit.nets.layers import inference
@@ -99,6 +100,8 @@ def prepare(cfg: RunConfig, processes: Processes = distributed.SINGLE, modules: 
     batches = Batches(data, cfg.train.batch_size, cfg.seed, device, memory_format=speed.memory_format,
                       rank=processes.rank, world_size=processes.world_size)
     gan = build_gan(cfg, device, spec, speed, processes, modules)
+    gan.top_k = top_k_updates(cfg.train.top_k, cfg.train.top_k_decay, batches.batches_per_epoch,
+                              cfg.train.d_steps)
     if processes.distributed:
         distributed.broadcast_weights(gan.generator)
         distributed.broadcast_weights(gan.discriminator)

@@ -16,6 +16,7 @@ from torch import nn
 from gankit.augment import Augment
 from gankit.engine.ema import WeightAverage
 from gankit.engine.speed import Speed
+from gankit.engine.topk import TopK
 from gankit.objectives import Objective
 from gankit.priors import Prior
 from gankit.regularize import DStepContext, Regularizers
@@ -135,6 +136,7 @@ class Gan:
     sync_gradients: Optional[Callable[[nn.Module], None]] = None  # several processes: average grads
     ema: Optional[WeightAverage] = None  # the moving average of G's weights (train.ema)
     augment: Optional[Augment] = None  # applied to every batch D sees, real and fake (regularize.augment)
+    top_k: Optional[TopK] = None  # G learns only from the fakes D rates most real (train.top_k)
     # What the step calls: the modules themselves, or their torch.compile'd forms.
     g_forward: Callable[..., torch.Tensor] = field(default=None, repr=False)  # type: ignore[assignment]
     d_forward: Callable[..., Any] = field(default=None, repr=False)  # type: ignore[assignment]
@@ -224,11 +226,13 @@ def discriminator_step(gan: Gan, real: torch.Tensor, labels: Optional[torch.Tens
 
 
 def generator_step(gan: Gan, batch_size: int, device: torch.device,
-                   fake: Optional[torch.Tensor] = None, labels: Optional[torch.Tensor] = None) -> GStepStatistics:
-    """One step of G against the current D; returns its statistics.
+                   fake: Optional[torch.Tensor] = None, labels: Optional[torch.Tensor] = None,
+                   iteration: int = 0) -> GStepStatistics:
+    """One step of G against the current D in iteration ``iteration``; returns its statistics.
 
     G's samples are drawn here from fresh noise on uniformly drawn classes, unless ``fake`` (and
-    its ``labels``) from D's step are given to be reused.
+    its ``labels``) from D's step are given to be reused. With top-k updates G's loss is taken
+    over the fakes D rates most real only.
     """
     gan.discriminator.requires_grad_(False)  # D's weights are constants in G's step
     try:
@@ -236,7 +240,10 @@ def generator_step(gan: Gan, batch_size: int, device: torch.device,
             if fake is None:
                 labels = gan.sample_labels(batch_size, device)
                 fake = gan.g_forward(gan.sample_z(batch_size, device), labels)
-            g_loss = gan.objective.g_loss(_float(gan.d_forward(fake, labels)), labels)
+            out = _float(gan.d_forward(fake, labels))
+            if gan.top_k is not None:
+                out, labels = gan.top_k.select(out, labels, gan.objective.score, iteration)
+            g_loss = gan.objective.g_loss(out, labels)
         grad_norm = gan.apply(gan.g_optimizer, g_loss, gan.generator)
     finally:
         gan.discriminator.requires_grad_(True)
@@ -252,7 +259,8 @@ def train_iteration(gan: Gan, batches: BatchSource, iteration: int, d_steps: int
         real, labels = batches(iteration * d_steps + k)
         last = k == d_steps - 1
         d_stats, fake = discriminator_step(gan, real, labels, keep_fake=gan.reuse_fake and last)
-    g_stats = generator_step(gan, real.shape[0], real.device, fake, labels if gan.num_classes else None)
+    g_stats = generator_step(gan, real.shape[0], real.device, fake, labels if gan.num_classes else None,
+                             iteration)
     return Statistics.of(d_stats, g_stats).pack()
 
 

@@ -76,6 +76,8 @@ def graph_obstacle(cfg: RunConfig, device: torch.device, world_size: int, from_h
         return "speed.compile is on"
     if world_size > 1:
         return "several processes train together"
+    if cfg.train.top_k is not None:
+        return "train.top_k changes how many fakes G learns from as the run goes"
     return ""
 
 
