@@ -25,7 +25,8 @@ from gankit.data.sequences import DATA_SEED, held_out_sines
 from gankit.data.toys import MIXTURES
 from gankit.errors import UserError
 from gankit.fsutil import atomic_write_text
-from gankit.metrics.classes import class_histogram, kl_to_uniform, label_accuracy, stacked_modes
+from gankit.metrics.classes import (channel_predictions, class_histogram, kl_to_uniform, label_accuracy,
+                                    stacked_modes)
 from gankit.metrics.classifier import domain_classifier
 from gankit.metrics.diversity import DIVERSITY_SAMPLES, diversity_ratio
 from gankit.metrics.diversity import protocol as diversity_protocol
@@ -247,8 +248,7 @@ class Evaluator:
         n = self.samples or STACKED_SAMPLES
         classifier = self.classifier("mnist")
         images, _ = self._generate(generator, n, device)
-        per_channel = torch.stack([classifier.predict(images[:, c:c + 1]) for c in range(3)], 1)
-        counts = class_histogram(stacked_modes(per_channel), 1000)
+        counts = class_histogram(stacked_modes(channel_predictions(classifier.predict, images)), 1000)
         protocol = f"Stacked MNIST: {n} samples, each channel classified by the {classifier.describe()}"
         return [Measurement("stacked_modes", int((counts > 0).sum()), protocol + "; modes out of 1000", 1000),
                 Measurement("stacked_kl", kl_to_uniform(counts), protocol + "; KL(mode histogram || uniform)")]
