@@ -4,6 +4,7 @@ uniform, the accuracy of conditional samples, and the modes of Stacked MNIST."""
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 
@@ -26,14 +27,14 @@ def label_accuracy(predicted: torch.Tensor, requested: torch.Tensor) -> float:
     return float((predicted.cpu() == requested.cpu()).to(torch.float64).mean())
 
 
-def channel_predictions(predict, images: torch.Tensor) -> torch.Tensor:
+def channel_predictions(predict: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor) -> torch.Tensor:
     """Each channel of ``images`` (N, C, H, W) classified alone by ``predict``: (N, C) classes."""
     return torch.stack([predict(images[:, c:c + 1]) for c in range(images.shape[1])], 1)
 
 
-def stacked_modes(channel_predictions: torch.Tensor) -> torch.Tensor:
+def stacked_modes(digits: torch.Tensor) -> torch.Tensor:
     """Mode ids 0..999 of stacked digits from per-channel predictions (N, 3)."""
-    return channel_predictions[:, 0] * 100 + channel_predictions[:, 1] * 10 + channel_predictions[:, 2]
+    return digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2]
 
 
 def max_kl(num_classes: int) -> float:
