@@ -1,6 +1,5 @@
 """The example notebook runs headless from top to bottom (a short run), so it cannot rot."""
 
-import os
 from pathlib import Path
 
 import pytest
