@@ -124,6 +124,10 @@ class OptimConfig(Section):
     d: OptimizerConfig = OptimizerConfig()
     # linear: both lrs fall to 0 at train.steps; cosine: along half a cosine to 0 at train.steps
     schedule: Literal["constant", "linear", "cosine"] = "constant"
+    # the step the fall starts from: the base rates are held until then (pix2pix's "n_epochs"
+    # then "n_epochs_decay"); 0: from the first step; at or past train.steps: held all run, so a
+    # shortened run is the first part of the full one
+    decay_from: int = Field(0, ge=0)
 
 
 class TrainConfig(Section):

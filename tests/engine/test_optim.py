@@ -24,6 +24,22 @@ def test_cosine_schedule_follows_half_a_cosine():
     assert decayed_lr(1e-3, "cosine", 100, 100) == pytest.approx(1e-3 * (1 + math.cos(math.pi * 0.99)) / 2)
 
 
+def test_a_late_decay_holds_the_base_rate_then_falls_to_zero_at_the_last_step():
+    for schedule in ("linear", "cosine"):
+        assert decayed_lr(1e-3, schedule, 60, 100, decay_from=60) == pytest.approx(1e-3)
+        assert decayed_lr(1e-3, schedule, 61, 100, decay_from=60) == pytest.approx(1e-3)
+        assert decayed_lr(1e-3, schedule, 81, 100, decay_from=60) == pytest.approx(5e-4)
+    assert decayed_lr(1e-3, "linear", 100, 100, decay_from=60) == pytest.approx(1e-3 / 40)
+    assert decayed_lr(1e-3, "linear", 71, 100, decay_from=60) == pytest.approx(7.5e-4)
+
+
+def test_a_decay_that_starts_at_or_after_the_last_step_holds_the_rate_all_run():
+    """A preset shortened below its decay_from trains at its base rates throughout."""
+    for step in (1, 50, 100):
+        assert decayed_lr(1e-3, "linear", step, 100, decay_from=100) == 1e-3
+        assert decayed_lr(1e-3, "cosine", step, 100, decay_from=150) == 1e-3
+
+
 def test_a_run_with_the_linear_schedule_ends_at_a_small_rate(tmp_path):
     session = new_run("ring8", ["train.steps=20", "train.sample_steps=[]", "optim.schedule=linear",
                                 "optim.g.lr=2e-4", "optim.d.lr=1e-3"], runs_root=tmp_path)

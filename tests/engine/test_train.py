@@ -123,6 +123,28 @@ def test_resume_continues_exactly(tmp_path, preset, extra, steps):
     assert losses(straight_log, -1) == losses(resumed_log, -1)
 
 
+def test_a_constant_rate_run_resumed_with_a_late_decay_equals_a_run_that_had_it_from_the_start(tmp_path):
+    """optim.decay_from holds the base rates until its step, so a finished run at a constant rate
+    is the first part of a longer run whose rates fall from there: resuming it with the decay
+    (the weight average and the optimizers' moments carried over) must end where a run that had
+    the schedule from step 1 ends; resumed without the decay it ends elsewhere."""
+    common = ["train.log_every=50", "train.checkpoint_every=1000", "model.g_width=32", "train.ema=0.99",
+              "train.batch_size=64"]
+    decay = ["train.steps=200", "optim.schedule=linear", "optim.decay_from=120"]
+    straight = new_run("ring8", [*common, *decay], name="straight", runs_root=tmp_path)
+    fit(straight, show_progress=False)
+
+    def constant_then(overrides: list[str], name: str):
+        fit(new_run("ring8", [*common, "train.steps=120"], name=name, runs_root=tmp_path), show_progress=False)
+        resumed = resume_run(tmp_path / name, overrides)
+        fit(resumed, show_progress=False)
+        return resumed
+
+    assert_same_state(state_of(straight), state_of(constant_then(decay, "decayed")))
+    undecayed = state_of(constant_then(["train.steps=200"], "undecayed"))["g"]
+    assert any(not torch.equal(undecayed[key], value) for key, value in state_of(straight)["g"].items())
+
+
 def test_a_run_killed_before_its_final_export_is_finished_by_resuming(tmp_path):
     """A checkpoint of the last step without generator.safetensors (a kill between the two):
     resuming with the same steps writes the generator and the summaries, training nothing."""

@@ -25,9 +25,10 @@ WARMUP_ITERATIONS = 3  # eager iterations before capture: optimizer state and al
 
 def schedule_learning_rates(gan: Gan, cfg: RunConfig, step: int) -> None:
     """Set both learning rates for iteration ``step`` (optim.schedule; nothing when constant)."""
-    if cfg.optim.schedule != "constant":
-        set_lr(gan.g_optimizer, decayed_lr(cfg.optim.g.lr, cfg.optim.schedule, step, cfg.train.steps))
-        set_lr(gan.d_optimizer, decayed_lr(cfg.optim.d.lr, cfg.optim.schedule, step, cfg.train.steps))
+    optim = cfg.optim
+    if optim.schedule != "constant":
+        for optimizer, base_lr in ((gan.g_optimizer, optim.g.lr), (gan.d_optimizer, optim.d.lr)):
+            set_lr(optimizer, decayed_lr(base_lr, optim.schedule, step, cfg.train.steps, optim.decay_from))
 
 
 def advance(gan: Gan, cfg: RunConfig, iterate: Iteration, step: int) -> torch.Tensor:

@@ -55,12 +55,15 @@ def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: OptimizerConfig, 
     return OPTIMIZERS.get(cfg.name).build(params, lr, cfg, fused, capturable)
 
 
-def decayed_lr(base_lr: float, schedule: str, step: int, total_steps: int) -> float:
+def decayed_lr(base_lr: float, schedule: str, step: int, total_steps: int, decay_from: int = 0) -> float:
     """The learning rate of iteration ``step`` (1-based) under ``schedule``: ``constant``;
     ``linear`` from ``base_lr`` down to zero at ``total_steps``; ``cosine`` from ``base_lr``
-    along half a cosine to zero there. A pure function of the step, so a resumed run follows
-    the same schedule."""
-    progress = (step - 1) / total_steps
+    along half a cosine to zero there; either holds ``base_lr`` for the first ``decay_from``
+    iterations (all of them when ``decay_from >= total_steps``) and falls over the rest. A pure
+    function of the step, so a resumed run follows the same schedule."""
+    if step - 1 <= decay_from:
+        return base_lr
+    progress = (step - 1 - decay_from) / (total_steps - decay_from)
     if schedule == "linear":
         return base_lr * (1.0 - progress)
     if schedule == "cosine":
