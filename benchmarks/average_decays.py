@@ -59,13 +59,14 @@ def main() -> None:
     except UserError as err:
         parser.exit(2, f"average_decays.py: {err}\n")
     if not cfg.train.ema or cfg.data.source not in MIXTURES:
-        raise SystemExit(f"{args.preset}: needs a toy data source ({', '.join(MIXTURES)}) and train.ema")
+        parser.exit(2, f"average_decays.py: {args.preset} needs a toy data source ({', '.join(MIXTURES)}) "
+                       "and train.ema\n")
     mixture = MIXTURES[cfg.data.source]()
     latent = parse_prior(cfg.train.prior)
     codes = [latent.sample(CODES_PER_SET, cfg.model.z_dim, generator=torch.Generator().manual_seed(s))
              for s in CODE_SEEDS]
     args.out.mkdir(parents=True, exist_ok=True)
-    log = (args.out / "averages.jsonl").open("a")
+    log_path = args.out / "averages.jsonl"
     averages: dict[float, ema.WeightAverage] = {}
     run_update = ema.WeightAverage.update
 
@@ -80,8 +81,8 @@ def main() -> None:
                    str(run_average.decay): coverage(run_average.module, codes, mixture),
                    **{str(d): coverage(a.module, codes, mixture) for d, a in averages.items()}}
             print(json.dumps(row), flush=True)
-            log.write(json.dumps(row) + "\n")
-            log.flush()
+            with log_path.open("a") as log:
+                log.write(json.dumps(row) + "\n")
 
     ema.WeightAverage.update = update_all  # the run's own average keeps its exact update
     gankit.train(args.preset, [f"seed={args.seed}", *args.overrides], name=f"{args.preset}-s{args.seed}",
