@@ -3,7 +3,7 @@ the presets' full runs, which benchmarks/RESULTS.md measures over 10 seeds).
 
 Measured with one thread on seed 0 (see each case): the bars sit well below what the shortened
 preset reaches, and far above what a collapsing or broken run gives (modes missing, high
-quality near 0). grid25 has no case: its preset needs most of its 20,000 steps (at 3,000 it
+quality near 0). grid25 has no case: its preset needs most of its 25,000 steps (at 3,000 it
 covers 15 of 25 modes with 1.6% high quality), too long for the suite.
 """
 
