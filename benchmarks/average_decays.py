@@ -20,10 +20,9 @@ from pathlib import Path
 
 import torch
 
-import gankit
 from gankit.config import build_config
 from gankit.data.toys import MIXTURES
-from gankit.engine import ema
+from gankit.engine import ema, fit, new_run
 from gankit.errors import UserError
 from gankit.metrics.modes import mode_coverage
 from gankit.priors import parse_prior
@@ -67,15 +66,17 @@ def main() -> None:
              for s in CODE_SEEDS]
     args.out.mkdir(parents=True, exist_ok=True)
     log_path = args.out / "averages.jsonl"
-    averages: dict[float, ema.WeightAverage] = {}
-    run_update = ema.WeightAverage.update
+    session = new_run(args.preset, [f"seed={args.seed}", *args.overrides], name=f"{args.preset}-s{args.seed}",
+                      runs_root=args.out)
+    run_average = session.gan.ema
+    # the extra averages start where the run's does, at G's initial weights
+    averages = {d: ema.WeightAverage(run_average.module, d) for d in extra}
+    run_update = run_average.update
 
-    def update_all(run_average: ema.WeightAverage, generator: torch.nn.Module, step: int) -> None:
-        if not averages:  # the extra averages start where the run's does
-            averages.update({d: ema.WeightAverage(run_average.module, d) for d in extra})
-        run_update(run_average, generator, step)
+    def update_all(generator: torch.nn.Module, step: int) -> None:
+        run_update(generator, step)
         for average in averages.values():
-            run_update(average, generator, step)
+            average.update(generator, step)
         if step % args.every == 0:
             row = {"step": step, "raw": coverage(generator, codes, mixture),
                    str(run_average.decay): coverage(run_average.module, codes, mixture),
@@ -84,9 +85,8 @@ def main() -> None:
             with log_path.open("a") as log:
                 log.write(json.dumps(row) + "\n")
 
-    ema.WeightAverage.update = update_all  # the run's own average keeps its exact update
-    gankit.train(args.preset, [f"seed={args.seed}", *args.overrides], name=f"{args.preset}-s{args.seed}",
-                 runs_dir=args.out, progress=False)
+    run_average.update = update_all  # this run's average only; its own update is unchanged
+    fit(session, show_progress=False)
 
 
 if __name__ == "__main__":
