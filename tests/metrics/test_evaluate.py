@@ -112,6 +112,12 @@ def test_the_shipped_mnist_classifier_is_todays_recipe_and_classifies_the_test_s
     measured = float((classifier.predict(images) == labels).float().mean())
     assert measured >= 0.99 and measured == pytest.approx(classifier.test_accuracy, abs=1e-6), classifier.describe()
     assert not cache_path("mnist", 28).exists()  # nothing was trained
+    some = images[:500]
+    probabilities = classifier.probabilities(some)
+    assert probabilities.shape == (500, 10)
+    assert torch.allclose(probabilities.sum(1), torch.ones(500), atol=1e-5)
+    assert torch.equal(probabilities.argmax(1), classifier.predict(some))
+    assert float((probabilities.max(1).values >= 0.9).float().mean()) >= 0.95  # real digits: confident
 
 
 def test_a_shipped_classifier_of_another_recipe_is_not_used(tmp_path, monkeypatch):

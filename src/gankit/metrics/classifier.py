@@ -91,6 +91,10 @@ class DomainClassifier:
         """The predicted class of each image."""
         return self._map(images, lambda x: self.network(x).argmax(1))
 
+    def probabilities(self, images: torch.Tensor) -> torch.Tensor:
+        """Each image's class probabilities (N, classes): the softmax of the logits."""
+        return self._map(images, lambda x: self.network(x).softmax(1))
+
 
 def _split(source: str, image_size: int, root: Optional[str], split: str) -> tuple[torch.Tensor, torch.Tensor]:
     cfg = DataConfig(source=source, root=root, image_size=image_size, channels=1, split=split, download=False)
