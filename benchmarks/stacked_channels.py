@@ -23,7 +23,7 @@ import torch
 
 from gankit.config import load_run_config
 from gankit.data import load_samples, to_model_units
-from gankit.metrics.classes import class_histogram, kl_to_uniform, stacked_modes
+from gankit.metrics.classes import channel_predictions, class_histogram, kl_to_uniform, stacked_modes
 from gankit.metrics.classifier import domain_classifier
 from gankit.metrics.evaluate import STACKED_SAMPLES, generate_samples
 from gankit.sampling import load_generator
@@ -54,15 +54,15 @@ def main() -> None:
     else:
         images, _ = generate_samples(load_generator(args.run, cfg, raw=args.raw), cfg, STACKED_SAMPLES)
         measured = "trained G" if args.raw else "weight average"
-    probabilities = [classifier.probabilities(images[:, c:c + 1]) for c in range(images.shape[1])]
-    digits = torch.stack([p.argmax(1) for p in probabilities], 1)
+    probabilities = channel_predictions(classifier.probabilities, images)  # (N, channels, 10)
+    digits = probabilities.argmax(2)
     marginal_kl = 0.0
-    for channel, channel_probabilities in enumerate(probabilities):
+    for channel in range(digits.shape[1]):
         counts = class_histogram(digits[:, channel], 10)
         kl = kl_to_uniform(counts)
         marginal_kl += kl
         print(f"channel {channel}: KL {kl:.4f}  {shares(counts)}")
-        confident = channel_probabilities.max(1).values >= CONFIDENT
+        confident = probabilities[:, channel].max(1).values >= CONFIDENT
         print(f"  read with p >= {CONFIDENT:g}: {100 * float(confident.float().mean()):.1f}% of samples, "
               f"{shares(class_histogram(digits[confident, channel], 10))}")
     total = kl_to_uniform(class_histogram(stacked_modes(digits), 1000))

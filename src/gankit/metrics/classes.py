@@ -28,7 +28,8 @@ def label_accuracy(predicted: torch.Tensor, requested: torch.Tensor) -> float:
 
 
 def channel_predictions(predict: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor) -> torch.Tensor:
-    """Each channel of ``images`` (N, C, H, W) classified alone by ``predict``: (N, C) classes."""
+    """Each channel of ``images`` (N, C, H, W) classified alone by ``predict``: (N, C) classes, or
+    (N, C, K) where ``predict`` gives K values per image (class probabilities)."""
     return torch.stack([predict(images[:, c:c + 1]) for c in range(images.shape[1])], 1)
 
 
