@@ -40,10 +40,12 @@ def shares(counts: torch.Tensor) -> str:
     return " ".join(f"{d}:{100 * n / total:.1f}%" for d, n in enumerate(counts.tolist()))
 
 
-def bootstrap_kl_spread(modes: torch.Tensor, resamples: int = BOOTSTRAP) -> float:
-    """The standard deviation of the 1,000-mode KL over resamples (with replacement) of ``modes``."""
+def bootstrap_kl_spread(counts: torch.Tensor, resamples: int = BOOTSTRAP) -> float:
+    """The standard deviation of the KL of the histogram ``counts`` over resamples (with replacement)
+    of the samples it counts."""
     draws = torch.Generator().manual_seed(0)
-    kls = [kl_to_uniform(class_histogram(modes[torch.randint(len(modes), (len(modes),), generator=draws)], 1000))
+    samples = int(counts.sum())
+    kls = [kl_to_uniform(class_histogram(torch.multinomial(counts.double(), samples, True, generator=draws), len(counts)))
            for _ in range(resamples)]
     return float(torch.tensor(kls).std())
 
@@ -76,9 +78,9 @@ def main() -> None:
         confident = probabilities[:, channel].max(1).values >= CONFIDENT
         print(f"  read with p >= {CONFIDENT:g}: {100 * float(confident.float().mean()):.1f}% of samples, "
               f"{shares(class_histogram(digits[confident, channel], 10))}")
-    modes = stacked_modes(digits)
-    total = kl_to_uniform(class_histogram(modes, 1000))
-    print(f"sum over channels {marginal_kl:.4f}; 1,000-mode KL {total:.4f} ({len(digits)} samples, {measured})")
+    modes = class_histogram(stacked_modes(digits), 1000)
+    print(f"sum over channels {marginal_kl:.4f}; 1,000-mode KL {kl_to_uniform(modes):.4f} "
+          f"({len(digits)} samples, {measured})")
     print(f"  spread of that KL over {BOOTSTRAP} bootstrap resamples: sd {bootstrap_kl_spread(modes):.4f}")
 
 
