@@ -41,20 +41,21 @@ def test_dcgan_on_mnist_beats_the_untrained_generator(mnist_root, tmp_path):
                                     to_unit_range(test_set.samples), samples=500, seed=123)
 
 
+def train_and_measure(preset, steps, samples, mnist_root, runs_dir):
+    """Train PRESET on the shared MNIST for STEPS steps and measure it over SAMPLES samples."""
+    run = gankit.train(preset, {"data.root": str(mnist_root), "train.steps": steps, "train.log_every": 100,
+                                "train.sample_steps": [], "train.checkpoint_every": 1000}, runs_dir=runs_dir)
+    return run.evaluate(samples=samples).as_dict()
+
+
 def test_cgan_preset_draws_the_requested_digit(mnist_root, tmp_path):
-    run = gankit.train("cgan-mnist", {"data.root": str(mnist_root), "train.steps": CGAN_STEPS,
-                                      "train.log_every": 100, "train.sample_steps": [],
-                                      "train.checkpoint_every": 1000}, runs_dir=tmp_path)
-    measured = run.evaluate(samples=1000).as_dict()
+    measured = train_and_measure("cgan-mnist", CGAN_STEPS, 1000, mnist_root, tmp_path)
     print(f"cgan-mnist, {CGAN_STEPS} steps: class accuracy {measured['class_accuracy']:.2%}")
     assert measured["class_accuracy"] >= CGAN_ACCURACY_BAR, measured
 
 
 def test_stacked_preset_reaches_most_modes(mnist_root, tmp_path):
-    run = gankit.train("stacked-mnist", {"data.root": str(mnist_root), "train.steps": STACKED_STEPS,
-                                         "train.log_every": 100, "train.sample_steps": [],
-                                         "train.checkpoint_every": 1000}, runs_dir=tmp_path)
-    measured = run.evaluate(samples=5000).as_dict()
+    measured = train_and_measure("stacked-mnist", STACKED_STEPS, 5000, mnist_root, tmp_path)
     print(f"stacked-mnist, {STACKED_STEPS} steps: {measured['stacked_modes']} modes, KL {measured['stacked_kl']:.3f}")
     assert measured["stacked_modes"] >= STACKED_MODES_BAR, measured
     assert measured["stacked_kl"] <= STACKED_KL_BAR, measured
