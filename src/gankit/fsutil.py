@@ -1,13 +1,17 @@
-"""Atomic file writes: a reader never sees a half-written file, a crash never leaves one, and a
-machine that refuses the write (disk full, read-only, no permission) is one clear error."""
+"""Files on disk, safely: atomic writes (a reader never sees a half-written file, a crash never
+leaves one, and a machine that refuses the write is one clear error), and reads below a folder
+that follow no link (:func:`open_below`): what another account planted in a shared folder, a
+link to a file of yours, is never read in its place."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
-from pathlib import Path
-from typing import IO, Iterator
+from pathlib import Path, PurePath
+from typing import IO, BinaryIO, Iterator, Optional
 
 from gankit import faults
 from gankit.errors import machine_error
@@ -95,3 +99,118 @@ def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
                 tmp.unlink()
                 removed.append(tmp)
     return removed
+
+
+class NotFollowed(FileNotFoundError):
+    """A link, or something other than a regular file or folder, where a file or folder below
+    an anchor folder was expected: it is not followed, and reads as missing."""
+
+
+def _parts_below(anchor: PurePath, path: PurePath) -> tuple[str, ...]:
+    """The names leading from ``anchor`` to ``path`` (a path at or below it, as written)."""
+    try:
+        parts = PurePath(path).relative_to(anchor).parts
+    except ValueError:
+        raise NotFollowed(errno.ENOENT, "not below its folder", str(path)) from None
+    if any(part in ("..", "") for part in parts):
+        raise NotFollowed(errno.ENOENT, "not below its folder", str(path))
+    return parts
+
+
+def _open_no_follow(name: str, flags: int, dir_fd: int, path: PurePath) -> int:
+    try:
+        return os.open(name, flags | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=dir_fd)
+    except OSError as err:
+        if err.errno in (errno.ELOOP, errno.ENOTDIR, errno.ENXIO):
+            raise NotFollowed(errno.ENOENT, "a link or special file, not followed", str(path)) from None
+        raise
+
+
+def _folder_fd(anchor: PurePath, folders: tuple[str, ...], path: PurePath) -> int:
+    """A descriptor of ``anchor/folders...``: the anchor as named (links followed), each folder
+    below it opened without following a link."""
+    fd = os.open(anchor, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for name in folders:
+            child = _open_no_follow(name, os.O_RDONLY | os.O_DIRECTORY, fd, path)
+            os.close(fd)
+            fd = child
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def open_below(anchor: str | os.PathLike, path: str | os.PathLike) -> BinaryIO:
+    """``path`` (a file at or below the folder ``anchor``) opened for reading, binary, walking
+    from ``anchor`` one name at a time without following any link: a link or a special file
+    (a FIFO, a device) anywhere below ``anchor`` raises :class:`NotFollowed`, a
+    FileNotFoundError, as if nothing were there; a folder, IsADirectoryError. ``anchor`` itself
+    may be reached through links."""
+    anchor, path = PurePath(anchor), PurePath(path)
+    parts = _parts_below(anchor, path)
+    if not parts:
+        raise NotFollowed(errno.ENOENT, "a folder, not a file", str(path))
+    folder = _folder_fd(anchor, parts[:-1], path)
+    try:
+        fd = _open_no_follow(parts[-1], os.O_RDONLY, folder, path)
+    finally:
+        os.close(folder)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "a folder where a file should be", str(path))
+        if not stat.S_ISREG(mode):
+            raise NotFollowed(errno.ENOENT, "not a regular file", str(path))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def stat_below(anchor: str | os.PathLike, path: str | os.PathLike) -> os.stat_result:
+    """The status of ``path`` at or below ``anchor``, reached as :func:`open_below` reaches it
+    (a link anywhere below ``anchor``: NotFollowed)."""
+    anchor, path = PurePath(anchor), PurePath(path)
+    parts = _parts_below(anchor, path)
+    folder = _folder_fd(anchor, parts[:-1] if parts else (), path)
+    try:
+        if not parts:
+            return os.fstat(folder)
+        found = os.stat(parts[-1], dir_fd=folder, follow_symlinks=False)
+    finally:
+        os.close(folder)
+    if not (stat.S_ISREG(found.st_mode) or stat.S_ISDIR(found.st_mode)):
+        raise NotFollowed(errno.ENOENT, "a link or special file, not followed", str(path))
+    return found
+
+
+def list_below(anchor: str | os.PathLike, folder: str | os.PathLike, files: bool = True,
+               folders: bool = False) -> list[str]:
+    """The names in ``folder`` (at or below ``anchor``, reached without following links) of its
+    regular ``files`` and/or ``folders``; links and special files are left out. [] when the
+    folder is missing or cannot be read."""
+    anchor, folder = PurePath(anchor), PurePath(folder)
+    try:
+        fd = _folder_fd(anchor, _parts_below(anchor, folder), folder)
+    except OSError:
+        return []
+    try:
+        with os.scandir(fd) as entries:
+            return [entry.name for entry in entries
+                    if (files and entry.is_file(follow_symlinks=False))
+                    or (folders and entry.is_dir(follow_symlinks=False))]
+    except OSError:
+        return []
+    finally:
+        os.close(fd)
+
+
+def read_below(anchor: str | os.PathLike, path: str | os.PathLike, limit: Optional[int] = None) -> bytes:
+    """The bytes of ``path`` (see :func:`open_below`); with ``limit``, a file larger than that
+    many bytes is a ValueError instead of a read of it."""
+    with open_below(anchor, path) as handle:
+        if limit is not None and os.fstat(handle.fileno()).st_size > limit:
+            raise ValueError(f"{PurePath(path).name} is larger than {limit} bytes")
+        return handle.read()

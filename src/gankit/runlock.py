@@ -11,6 +11,7 @@ import fcntl
 import json
 import os
 import socket
+import stat
 import sys
 import time
 from pathlib import Path
@@ -20,10 +21,15 @@ from gankit.errors import UserError, machine_error
 from gankit.rundir.names import LOCK as LOCK_FILE
 
 
-def _holder(path: Path) -> str:
-    """Who holds the lock at ``path``, in words, from what it wrote there."""
+# The lock file is never reached through a link: one planted in a shared folder would make the
+# lock truncate and write a file of the account that trains there.
+OPEN_FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+def _holder(fd: int) -> str:
+    """Who holds the lock open as ``fd``, in words, from what it wrote there."""
     try:
-        info = json.loads(path.read_text(encoding="utf-8") or "{}")
+        info = json.loads(os.pread(fd, 4096, 0).decode("utf-8") or "{}")
     except (OSError, ValueError):
         info = {}
     if not isinstance(info, dict) or "pid" not in info:
@@ -52,7 +58,7 @@ class DirectoryLock:
         if self._fd is not None:
             return self
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | OPEN_FLAGS, 0o666)
         except OSError as err:
             raise machine_error(err, f"lock the {self.what}", self.folder) from None
         try:
@@ -61,11 +67,12 @@ class DirectoryLock:
             except BlockingIOError:
                 if waiting is None:
                     raise
-                waiting(_holder(self.path))
+                waiting(_holder(fd))
                 fcntl.flock(fd, fcntl.LOCK_EX)
         except BlockingIOError:
+            holder = _holder(fd)
             os.close(fd)
-            raise LockHeld(f"{self.folder} is in use: {_holder(self.path)} is writing this {self.what}; "
+            raise LockHeld(f"{self.folder} is in use: {holder} is writing this {self.what}; "
                             "wait for it to end or stop it first") from None
         except OSError as err:
             os.close(fd)
@@ -101,17 +108,16 @@ class DirectoryLock:
 
 def is_locked(folder: Path) -> Optional[str]:
     """Who writes into ``folder`` now (in words), or None when nobody does."""
-    path = Path(folder) / LOCK_FILE
-    if not path.is_file():
-        return None
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(Path(folder) / LOCK_FILE, os.O_RDONLY | OPEN_FLAGS)
     except OSError:
         return None
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
-        return _holder(path)
+        return _holder(fd)
     except OSError:
         return None
     finally:

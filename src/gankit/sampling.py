@@ -23,24 +23,25 @@ from gankit.spec import SampleSpec
 from gankit.track import save_view
 
 
-def load_generator(run_dir: Path, cfg: Optional[RunConfig] = None, raw: bool = False,
+def load_generator(run_dir: Path | RunDir, cfg: Optional[RunConfig] = None, raw: bool = False,
                    module: Optional[torch.nn.Module] = None) -> torch.nn.Module:
     """G of a run, in eval mode: from generator.safetensors (the weight average when the run
     has train.ema), else from its last checkpoint (its average when it has one). ``raw``: the
     trained G itself, not its average, from the last checkpoint. ``module``: for runs trained
-    on a ready-made G, a fresh module of its class to load the weights into."""
-    run_dir = Path(run_dir)
+    on a ready-made G, a fresh module of its class to load the weights into. ``run_dir`` may be
+    a :class:`RunDir`, whose anchor the weights are then read from."""
+    run = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
+    run_dir = run.path
     cfg = cfg or load_run_config(run_dir)
     if module is not None:
         generator, _ = wrap_modules(module, None, cfg.model, sample_spec(cfg.data))
     else:
         generator, _ = build_networks(cfg.model, sample_spec(cfg.data))
-    run = RunDir(run_dir)
     last = run.last_checkpoint
-    if run.generator.is_file() and not raw:
-        load_weights(generator, import_generator(run.generator), str(run.generator))
-    elif last.is_file():
-        payload = read_checkpoint(last)
+    if run.is_file(run.generator) and not raw:
+        load_weights(generator, import_generator(run.generator, run.anchor), str(run.generator))
+    elif run.is_file(last):
+        payload = read_checkpoint(last, run.anchor)
         key = EMA_KEY if EMA_KEY in payload and not raw else "generator"
         load_weights(generator, payload[key], str(last))
     else:

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any, Optional
 
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as safetensors_bytes
 from torch import nn
 
 from gankit.engine.optim import load_optimizer_state
 from gankit.engine.gan import Gan
 from gankit.errors import UserError, machine_error
-from gankit.fsutil import atomic_write_bytes
+from gankit.fsutil import atomic_write_bytes, open_below, read_below
 from gankit.rundir import RunDir
 from gankit.rundir.run import weights_label
 
@@ -86,13 +86,15 @@ def _link_atomically(target: Path, link: Path) -> None:
         raise machine_error(err, "write", link) from None
 
 
-def read_checkpoint(path: Path) -> dict[str, Any]:
-    """Load a checkpoint safely, turning any problem with the file into a UserError."""
+def read_checkpoint(path: Path, anchor: Optional[Path] = None) -> dict[str, Any]:
+    """Load a checkpoint safely, turning any problem with the file into a UserError. It is
+    reached from ``anchor`` (default: its folder) without following a link."""
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"no checkpoint at {path}")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with open_below(anchor or path.parent, path) as handle:
+            payload = torch.load(handle, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise UserError(f"no checkpoint at {path}") from None
     except Exception as err:  # torch raises many types for a damaged file
         raise UserError(f"checkpoint {path} is corrupt or not a gankit checkpoint "
                         f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})") from None
@@ -152,10 +154,12 @@ def export_generator(run_dir: Path, generator: nn.Module, step: int, averaged: b
     return path
 
 
-def import_generator(path: Path) -> dict[str, torch.Tensor]:
-    """Read generator weights from a safetensors file."""
+def import_generator(path: Path, anchor: Optional[Path] = None) -> dict[str, torch.Tensor]:
+    """Read generator weights from a safetensors file, reached from ``anchor`` (default: its
+    folder) without following a link."""
+    path = Path(path)
     try:
-        return load_file(str(path))
+        return load_safetensors(read_below(anchor or path.parent, path))
     except Exception as err:
         raise UserError(f"generator weights {path} are corrupt ({type(err).__name__})") from None
 

@@ -7,9 +7,11 @@ names; the API, the report, the web lab, the studies and export read through the
 """
 
 from gankit.rundir import names
-from gankit.rundir.run import Grid, LossTable, Measurement, RunDir, finite, health_events, number, parse_metrics
+from gankit.rundir.run import (Grid, LossTable, Measurement, MetricsTail, RunDir, finite, health_events, number,
+                               parse_metrics)
 from gankit.rundir.study import (Arm, Metric, Picture, Stat, StudyDir, StudyRun, Summary, SummaryReader,
                                  Verdict)
 
-__all__ = ["Arm", "Grid", "LossTable", "Measurement", "Metric", "Picture", "RunDir", "Stat", "StudyDir", "StudyRun",
-           "Summary", "SummaryReader", "Verdict", "finite", "health_events", "names", "number", "parse_metrics"]
+__all__ = ["Arm", "Grid", "LossTable", "Measurement", "Metric", "MetricsTail", "Picture", "RunDir", "Stat",
+           "StudyDir", "StudyRun", "Summary", "SummaryReader", "Verdict", "finite", "health_events", "names",
+           "number", "parse_metrics"]

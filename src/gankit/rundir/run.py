@@ -5,15 +5,22 @@ alike: the config as plain data, the metrics rows, the health events, the sample
 kept checkpoints' steps, the exported generator's step, the evaluation results, the loss table
 and the run's status. No torch: the exported generator's step is read from the safetensors
 header.
+
+Every read walks from an anchor folder (the run folder itself, or the runs folder a server
+shows) one name at a time and follows no link (:func:`gankit.fsutil.open_below`): a link that
+another account planted in a shared run folder reads as a missing file, never as the file it
+points to.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import numbers
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -21,7 +28,10 @@ from typing import Any, Optional, Sequence
 import yaml
 
 from gankit.errors import UserError
+from gankit.fsutil import list_below, open_below, read_below, stat_below
 from gankit.rundir import names
+
+CONFIG_LIMIT = 1 << 20  # bytes of config.yaml read at most: gankit writes a few KiB
 
 
 def number(value: Any) -> Optional[float]:
@@ -111,10 +121,13 @@ def is_diverged(records: Sequence[dict]) -> bool:
 
 
 class RunDir:
-    """The files of one run directory (``RunDir(path)``; nothing is read until asked)."""
+    """The files of one run directory (``RunDir(path)``; nothing is read until asked).
+    ``anchor``: the folder that reads start from and never leave (default: the run folder);
+    below it no link is followed, the run folder's own name included."""
 
-    def __init__(self, path: os.PathLike | str):
+    def __init__(self, path: os.PathLike | str, anchor: os.PathLike | str | None = None):
         self.path = Path(path)
+        self.anchor = Path(anchor) if anchor is not None else self.path
 
     def __repr__(self) -> str:
         return f"RunDir('{self.path}')"
@@ -201,26 +214,60 @@ class RunDir:
         """The TensorBoard event files."""
         return sorted(self.path.glob(names.TENSORBOARD))
 
+    # ---- reading, without following links ----
+    def open(self, path: Path):
+        """``path`` (one of this run's files) opened for binary reading from the anchor without
+        following a link (a link or special file: FileNotFoundError)."""
+        return open_below(self.anchor, path)
+
+    def read_bytes(self, path: Path, limit: Optional[int] = None) -> bytes:
+        """The bytes of one of this run's files (``limit``: larger is a ValueError)."""
+        return read_below(self.anchor, path, limit)
+
+    def read_text(self, path: Path, errors: str = "strict") -> str:
+        """One of this run's files as UTF-8 text."""
+        return self.read_bytes(path).decode("utf-8", errors=errors)
+
+    def stat(self, path: Path) -> os.stat_result:
+        """The status of one of this run's files (a link: FileNotFoundError)."""
+        return stat_below(self.anchor, path)
+
+    def is_file(self, path: Path) -> bool:
+        """Whether ``path`` is a regular file of this run (not a link)."""
+        try:
+            return stat.S_ISREG(self.stat(path).st_mode)
+        except OSError:
+            return False
+
+    def listing(self, folder: Path) -> list[str]:
+        """The names of the regular files in one of this run's folders ([] when missing)."""
+        return list_below(self.anchor, folder)
+
     # ---- what is there ----
     def exists(self) -> bool:
         """Whether this is a run directory (it has a config.yaml)."""
-        return self.config.is_file()
+        return self.is_file(self.config)
 
     def has_weights(self) -> bool:
         """Whether there are weights to sample from (the exported generator or a checkpoint)."""
-        return self.generator.is_file() or self.last_checkpoint.is_file()
+        return self.is_file(self.generator) or self.is_file(self.last_checkpoint)
 
     def config_text(self) -> str:
-        """config.yaml as text (a UserError when this is no run directory)."""
-        if not self.config.is_file():
-            raise UserError(f"{self.path} is not a gankit run directory (no {names.CONFIG})")
-        return self.config.read_text(encoding="utf-8")
+        """config.yaml as text (a UserError when this is no run directory or it cannot be read)."""
+        try:
+            return self.read_bytes(self.config, CONFIG_LIMIT).decode("utf-8")
+        except FileNotFoundError:
+            raise UserError(f"{self.path} is not a gankit run directory (no {names.CONFIG})") from None
+        except (ValueError, UnicodeDecodeError) as err:
+            raise UserError(f"{self.config} cannot be read: {err}") from None
 
     def config_data(self) -> dict:
         """config.yaml as plain data (a UserError when it is missing or not a mapping)."""
         text = self.config_text()
         try:
             data = yaml.safe_load(text)
+        except RecursionError:
+            raise UserError(f"{self.config} is nested too deeply") from None
         except yaml.YAMLError as err:
             raise UserError(f"{self.config} is not valid YAML: {str(err).splitlines()[0]}") from None
         if not isinstance(data, dict):
@@ -231,7 +278,7 @@ class RunDir:
         """The rows of metrics.jsonl in file order ([] before the first; a row cut short by a kill
         is left out; a corrupt row elsewhere is a ValueError)."""
         try:
-            text = self.metrics.read_text(encoding="utf-8")
+            text = self.read_text(self.metrics)
         except FileNotFoundError:
             return []
         return [record for _, record in parse_metrics(text)]
@@ -241,7 +288,7 @@ class RunDir:
         not be: for readers that show what is there rather than refuse."""
         records, bad = [], 0
         try:
-            text = self.metrics.read_text(encoding="utf-8", errors="replace")
+            text = self.read_text(self.metrics, errors="replace")
         except OSError:
             return [], 1
         for line in text.splitlines():
@@ -260,56 +307,47 @@ class RunDir:
 
     def grids(self) -> dict[int, Path]:
         """The sample pictures by step, in step order."""
-        try:
-            found = os.listdir(self.samples)
-        except OSError:
-            return {}
+        found = self.listing(self.samples)
         steps = {step: self.samples / name for name in found if (step := names.step_of(name, ".png")) is not None}
         return dict(sorted(steps.items()))
 
     def kept_checkpoints(self) -> list[Path]:
         """The kept checkpoints (checkpoints/step_NNNNNN.pt), oldest first."""
-        try:
-            found = os.listdir(self.checkpoints)
-        except OSError:
-            return []
+        found = self.listing(self.checkpoints)
         steps = sorted(step for name in found if (step := names.step_of(name, ".pt")) is not None)
         return [self.kept_checkpoint(step) for step in steps]
 
     def exported_step(self) -> Optional[int]:
         """The training step recorded in generator.safetensors (None when there is none; a
         UserError when it cannot be read)."""
-        if not self.generator.is_file():
-            return None
         try:
-            with open(self.generator, "rb") as handle:
+            with self.open(self.generator) as handle:
                 size = int.from_bytes(handle.read(8), "little")
                 header = json.loads(handle.read(size))
             return int((header.get("__metadata__") or {}).get("step", 0))
-        except (OSError, ValueError, TypeError, AttributeError, MemoryError):
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, TypeError, AttributeError, MemoryError, RecursionError):
             raise UserError(f"generator weights {self.generator} are corrupt") from None
 
     def eval_results(self, problems: Optional[list[str]] = None) -> list[Measurement]:
         """The measurements of every eval file, oldest first; a file that cannot be read is
         left out (and named in ``problems`` when given)."""
-        try:
-            found = sorted(os.listdir(self.evaluations))
-        except OSError:
-            return []
+        found = sorted(self.listing(self.evaluations))
         results = []
         for name in found:
             step = names.step_of(name, ".json")
             if step is None:
                 continue
             try:
-                payload = json.loads((self.evaluations / name).read_text(encoding="utf-8"))
+                payload = json.loads(self.read_text(self.evaluations / name))
                 step = int(payload.get("step", step))
                 for m in payload["measurements"]:
                     out_of = number(m.get("out_of"))
                     results.append(Measurement(str(m["name"]), number(m.get("value")), str(m.get("protocol") or ""),
                                                int(out_of) if out_of is not None else None, step,
                                                f"{names.EVAL}/{name}"))
-            except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
                 if problems is not None:
                     problems.append(f"{names.EVAL}/{name} could not be read")
         return results
@@ -317,8 +355,7 @@ class RunDir:
     def loss_table(self) -> Optional[LossTable]:
         """loss_table.csv (None when there is none or it cannot be read); blank or odd cells are None."""
         try:
-            with open(self.loss_table_csv, encoding="utf-8", newline="") as handle:
-                rows = list(csv.reader(handle))
+            rows = list(csv.reader(io.StringIO(self.read_text(self.loss_table_csv), newline="")))
         except (OSError, csv.Error, UnicodeDecodeError):
             return None
         if not rows or "step" not in rows[0]:
@@ -352,3 +389,52 @@ class RunDir:
             except UserError:
                 exported = None
         return "finished" if exported is not None and exported >= steps else "stopped"
+
+
+class MetricsTail:
+    """A run's metrics.jsonl read as it grows: only the appended bytes each time, whole lines
+    only, through the run's no-link reads."""
+
+    def __init__(self, run: RunDir):
+        self.run = run
+        self.offset = 0
+        self.inode: Optional[int] = None
+        self.partial = b""
+        self.rows: list[dict] = []
+        self.announced = False
+
+    def read(self) -> tuple[list[dict], bool]:
+        """The rows appended since the last read, and whether the file was replaced or cut
+        (then ``rows`` holds the whole file anew)."""
+        try:
+            handle = self.run.open(self.run.metrics)
+        except FileNotFoundError:
+            reset = bool(self.rows)
+            self.offset, self.inode, self.partial, self.rows = 0, None, b"", []
+            return [], reset
+        with handle:
+            status = os.fstat(handle.fileno())
+            reset = False
+            if self.inode is not None and (status.st_ino != self.inode or status.st_size < self.offset):
+                reset = True
+                self.offset, self.partial, self.rows = 0, b"", []
+            self.inode = status.st_ino
+            if status.st_size <= self.offset:
+                return [], reset
+            handle.seek(self.offset)
+            chunk = handle.read(status.st_size - self.offset)
+        self.offset += len(chunk)
+        lines = (self.partial + chunk).split(b"\n")
+        self.partial = lines.pop()
+        new = []
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except (ValueError, RecursionError):
+                continue
+            if isinstance(row, dict):
+                new.append(row)
+        self.rows += new
+        return new, reset

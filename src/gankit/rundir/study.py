@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from stat import S_ISDIR
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Optional
@@ -18,8 +19,9 @@ from typing import Any, Iterator, Optional
 import yaml
 
 from gankit.errors import UserError
+from gankit.fsutil import list_below, read_below, stat_below
 from gankit.rundir import names
-from gankit.rundir.run import RunDir, number
+from gankit.rundir.run import CONFIG_LIMIT, RunDir, number
 
 FORMAT = 1
 VERDICTS = ("supported", "contradicted", "inconclusive")
@@ -140,11 +142,16 @@ class Summary:
     design: str = ""  # when the claims were judged (one look, or rounds of seeds) and at what level
 
 
-class StudyDir:
-    """The files of one study directory."""
+SUMMARY_LIMIT = 64 << 20  # bytes of summary.json read at most (a study of thousands of runs: a few MiB)
 
-    def __init__(self, path: os.PathLike | str):
+
+class StudyDir:
+    """The files of one study directory. ``anchor``: the folder reads start from and never
+    leave, following no link below it (default: the study folder; see :class:`RunDir`)."""
+
+    def __init__(self, path: os.PathLike | str, anchor: os.PathLike | str | None = None):
         self.path = Path(path)
+        self.anchor = Path(anchor) if anchor is not None else self.path
 
     def __repr__(self) -> str:
         return f"StudyDir('{self.path}')"
@@ -171,7 +178,11 @@ class StudyDir:
 
     def run(self, name: str) -> RunDir:
         """The run directory ``runs/name``."""
-        return RunDir(self.runs / name)
+        return RunDir(self.runs / name, self.anchor)
+
+    def run_names(self) -> list[str]:
+        """The names of the folders in ``runs/`` (links left out)."""
+        return list_below(self.anchor, self.runs, files=False, folders=True)
 
     @property
     def plans(self) -> Path:
@@ -208,20 +219,28 @@ class StudyDir:
 
     def exists(self) -> bool:
         """Whether this looks like a study directory (a summary, a spec or a runs folder)."""
-        return self.summary.is_file() or self.spec.is_file() or self.runs.is_dir()
+        return any(self._kind(path) for path in (self.summary, self.spec, self.runs))
+
+    def _kind(self, path: Path) -> Optional[str]:
+        """"file" or "folder" for a regular file or folder of this study reached without a link, else None."""
+        try:
+            mode = stat_below(self.anchor, path).st_mode
+        except OSError:
+            return None
+        return "folder" if S_ISDIR(mode) else "file"
 
     def spec_text(self) -> str:
         """study.yaml as text ('' when there is none)."""
         try:
-            return self.spec.read_text(encoding="utf-8", errors="replace")
-        except OSError:
+            return read_below(self.anchor, self.spec, CONFIG_LIMIT).decode("utf-8", errors="replace")
+        except (OSError, ValueError):
             return ""
 
     def spec_data(self) -> dict:
         """study.yaml as plain data ({} when it is missing or not a mapping)."""
         try:
             data = yaml.safe_load(self.spec_text())
-        except yaml.YAMLError:
+        except (yaml.YAMLError, RecursionError):
             return {}
         return data if isinstance(data, dict) else {}
 
@@ -229,11 +248,13 @@ class StudyDir:
         """summary.json as a dict, or a UserError that says why it cannot be read."""
         path = self.summary
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(read_below(self.anchor, path, SUMMARY_LIMIT).decode("utf-8"))
         except FileNotFoundError:
             raise UserError(f"{path} is missing: the study has not written its summary yet") from None
         except (OSError, UnicodeDecodeError) as err:
             raise UserError(f"{path} cannot be read: {err}") from None
+        except RecursionError:
+            raise UserError(f"{path} is corrupt: nested too deeply") from None
         except ValueError as err:
             raise UserError(f"{path} is corrupt: {err}") from None
         if not isinstance(data, dict):

@@ -61,12 +61,17 @@ class MetricsLog:
     def _open(self):
         """Open for appending, first cutting off a partial final line left by a crash."""
         make_folder(self.run_dir)
-        if self.path.exists():
-            data = self.path.read_bytes()
+        # O_NOFOLLOW: a link planted in a shared run folder is never written through
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+        try:
+            size = os.fstat(fd).st_size
+            data = os.pread(fd, size, 0) if size else b""
             if data and not data.endswith(b"\n"):
-                with open(self.path, "r+b") as fh:
-                    fh.truncate(data.rfind(b"\n") + 1)
-        self._fh = open(self.path, "a", encoding="utf-8", newline="\n")
+                os.ftruncate(fd, data.rfind(b"\n") + 1)
+            self._fh = open(fd, "a", encoding="utf-8", newline="\n")
+        except BaseException:
+            os.close(fd)
+            raise
         return self._fh
 
     def append(self, record: dict) -> None:
@@ -92,10 +97,13 @@ class MetricsLog:
         Kept lines are copied byte for byte; records without a step are kept.
         """
         self.close()
-        if not self.path.exists():
+        run = RunDir(self.run_dir)
+        try:
+            text = run.read_text(self.path)
+        except FileNotFoundError:
             return 0
         kept = []
-        for line, record in parse_metrics(self.path.read_text(encoding="utf-8")):
+        for line, record in parse_metrics(text):
             rstep = as_float(record.get("step"))
             if rstep is None or rstep <= step:
                 kept.append(line)
