@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from gankit.cli import main
+from gankit.config import load_run_config
 
 TINY = ["train.steps=2", "train.log_every=1", "train.sample_steps=[0]", "train.batch_size=16"]
 
@@ -203,3 +204,18 @@ def test_ctrl_c_checkpoints_and_the_run_resumes(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     assert read_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] == step + 3
     assert (run_dir / "generator.safetensors").is_file()
+
+
+def test_a_file_in_the_working_folder_is_no_preset(tmp_path, monkeypatch, gankit):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "digits").write_text("name: evil\ntrain: {stepz: 3}\n")
+    code, _, err = gankit("train", "digits", *TINY, "--runs-dir", "runs")
+    assert code == 0, err
+    cfg = load_run_config(tmp_path / "runs" / "digits")
+    assert (cfg.name, cfg.data.source, cfg.train.steps) == ("digits", "digits", 2)
+    code, _, err = gankit("train", "./digits", *TINY, "--runs-dir", "runs")
+    assert_one_line_error(code, err, "unknown config key 'train.stepz'")
+    (tmp_path / "mine").write_text("name: evil\n")
+    code, _, err = gankit("train", "mine", *TINY, "--runs-dir", "runs")
+    assert_one_line_error(code, err, "unknown preset 'mine'", "(to use the file ./mine, write ./mine)")
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["digits"]

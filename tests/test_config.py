@@ -6,7 +6,7 @@ from itertools import takewhile
 
 import pytest
 
-from gankit.config import apply_overrides, build_config, load_preset, parse_override, preset_names
+from gankit.config import apply_overrides, build_config, load_preset, names_a_file, parse_override, preset_names
 from gankit.errors import UserError
 
 REQUIRED_PRESETS = {"digits", "goodfellow-mnist", "dcgan-mnist", "dcgan-faces", "dcgan-cifar10"}
@@ -90,3 +90,48 @@ def test_preset_from_a_yaml_file(tmp_path):
     path.write_text("train:\n  steps: 7\n")
     assert load_preset(str(path))["name"] == "mine"
     assert build_config(str(path), []).train.steps == 7
+
+
+EVIL = "name: evil\ndata: {source: ring8}\nmodel: {arch: mlp, z_dim: 2}\n"  # what a stranger could leave in a shared folder
+
+
+@pytest.mark.parametrize("name, is_path", [
+    ("digits", False), ("dcgan-mnist", False), ("mine", False), ("mine.json", False),
+    ("./digits", True), ("../digits", True), ("/tmp/digits", True), ("~/digits", True), ("sub/x", True),
+    ("x.yaml", True), ("x.yml", True),
+])
+def test_a_file_is_named_as_a_path(name, is_path):
+    assert names_a_file(name) is is_path
+
+
+def test_a_file_in_the_working_folder_never_stands_in_for_a_preset(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shipped, default = load_preset("digits"), build_config(None, [])
+    (tmp_path / "digits").write_text(EVIL)
+    assert load_preset("digits") == shipped
+    assert build_config("digits", []) == build_config(None, []) == default
+    assert default.name == "digits" and default.data.source == "digits"
+
+
+def test_a_preset_file_named_as_a_path_is_read(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "sub").mkdir()
+    for path in ("digits", "x.yaml", "sub/x"):
+        (tmp_path / path).write_text(EVIL)
+    for name in ("./digits", "~/digits", str(tmp_path / "digits"), "sub/../digits", "x.yaml", "sub/x"):
+        cfg = build_config(name, [])
+        assert (cfg.name, cfg.data.source) == ("evil", "ring8"), name
+
+
+def test_a_bare_name_that_is_only_a_file_says_how_to_name_the_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine").write_text(EVIL)
+    with pytest.raises(UserError) as err:
+        load_preset("mine")
+    message = str(err.value)
+    assert message.startswith("unknown preset 'mine'; presets: ") and "digits" in message and "\n" not in message
+    assert message.endswith(" (to use the file ./mine, write ./mine)")
+    with pytest.raises(UserError) as err:
+        load_preset("theirs")
+    assert "to use the file" not in str(err.value)

@@ -8,6 +8,7 @@ names, suggests close matches.
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Mapping, Optional, Sequence, Union
@@ -50,9 +51,11 @@ class DataConfig(Section):
     download: bool = True  # torchvision sets: download into `root` when missing
     split: Literal["train", "test"] = "train"
     image_size: int = Field(16, ge=4, le=1024)
-    channels: int = Field(1, ge=1)  # images: 1 or 3; sequences: values per time step
-    length: Optional[int] = Field(None, ge=8)  # sequences: time steps (sines default 64; files: read from the file)
-    count: int = Field(10000, ge=1)  # synthetic sources (sines, ring8, grid25, stacked-mnist): samples drawn
+    channels: int = Field(1, ge=1, le=1024)  # images: 1 or 3; sequences: values per time step
+    # sequences: time steps (sines default 64; files: read from the file)
+    length: Optional[int] = Field(None, ge=8, le=1_000_000)
+    # synthetic sources (sines, ring8, grid25, stacked-mnist): samples drawn
+    count: int = Field(10000, ge=1, le=100_000_000)
     value_range: Optional[tuple[float, float]] = None  # sequence files: the data's (min, max), mapped to [-1, 1]
     limit: Optional[int] = Field(None, ge=1)  # keep only the first N samples
     labels: Literal["none", "folders"] = "none"  # folder: "folders" = each image's class is its first folder
@@ -76,12 +79,12 @@ class ModelConfig(Section):
     spectral_norm: bool = False  # spectral normalisation of every D layer
     minibatch_std: bool = False  # append the minibatch standard deviation to D's features
     pack: int = Field(1, ge=1)  # PacGAN: D judges this many samples at once
-    z_dim: int = Field(100, ge=1)
-    g_width: int = Field(64, ge=1)  # dcgan: channels of G's last hidden layer; mlp: units per layer
-    d_width: int = Field(64, ge=1)  # dcgan: channels of D's first layer; mlp: units per layer
-    g_depth: int = Field(2, ge=1)  # mlp only: hidden layers of G
-    d_depth: int = Field(2, ge=1)  # mlp only: hidden layers of D
-    maxout_pieces: int = Field(0, ge=0)  # mlp D: maxout units of this many pieces (0: LeakyReLU)
+    z_dim: int = Field(100, ge=1, le=65536)
+    g_width: int = Field(64, ge=1, le=16384)  # dcgan: channels of G's last hidden layer; mlp: units per layer
+    d_width: int = Field(64, ge=1, le=16384)  # dcgan: channels of D's first layer; mlp: units per layer
+    g_depth: int = Field(2, ge=1, le=64)  # mlp only: hidden layers of G
+    d_depth: int = Field(2, ge=1, le=64)  # mlp only: hidden layers of D
+    maxout_pieces: int = Field(0, ge=0, le=64)  # mlp D: maxout units of this many pieces (0: LeakyReLU)
     d_dropout: float = Field(0.0, ge=0.0, lt=1.0)  # mlp D: dropout before every layer
 
     _conditioning_known = _registered(CONDITIONINGS, "conditional")
@@ -133,18 +136,18 @@ class OptimConfig(Section):
 class TrainConfig(Section):
     """The training loop."""
 
-    steps: int = Field(5000, ge=1)  # generator steps
-    batch_size: int = Field(64, ge=1)
-    d_steps: int = Field(1, ge=1)  # k: discriminator steps per generator step
+    steps: int = Field(5000, ge=1, le=1_000_000_000)  # generator steps
+    batch_size: int = Field(64, ge=1, le=65536)
+    d_steps: int = Field(1, ge=1, le=1000)  # k: discriminator steps per generator step
     loss: str = "bce"  # a name in gankit.registry.LOSSES
     class_weight: float = Field(1.0, ge=0)  # acgan: weight of the auxiliary classification loss
     prior: str = "normal(0,1)"  # latent prior, see gankit.priors
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     log_every: int = Field(50, ge=1)
     sample_steps: list[int] = [0, 200, 1000, 2500, 5000]  # the last step is always added
-    sample_count: int = Field(64, ge=1)  # images in each grid
+    sample_count: int = Field(64, ge=1, le=4096)  # images in each grid
     checkpoint_every: int = Field(1000, ge=1)  # every checkpoint step is also a log step (checked first)
-    keep_checkpoints: int = Field(1, ge=1)  # > 1: also keep the newest K as checkpoints/step_NNNNNN.pt
+    keep_checkpoints: int = Field(1, ge=1, le=1000)  # > 1: also keep the newest K as checkpoints/step_NNNNNN.pt
     # decay of an exponential moving average of G's weights (e.g. 0.999), which sampling, grids,
     # evaluation and the exported generator then use (None: off); see gankit.engine.ema
     ema: Optional[float] = Field(None, gt=0, lt=1)
@@ -197,7 +200,7 @@ class EvalConfig(Section):
     """Evaluation during training (``gankit eval RUN`` uses the same settings by default)."""
 
     every: Optional[int] = Field(None, ge=1)  # evaluate every N steps and at the end (None: never)
-    samples: Optional[int] = Field(None, ge=2)  # generated samples (None: each metric's protocol)
+    samples: Optional[int] = Field(None, ge=2, le=10_000_000)  # generated samples (None: each metric's protocol)
     inception: bool = False  # also FID, KID, IS, precision/recall (torch-fidelity)
     inception_weights: Optional[str] = None  # local Inception-v3 weights file, for offline use
 
@@ -273,20 +276,31 @@ def preset_names() -> list[str]:
     return shipped_names("gankit", "presets")
 
 
+def names_a_file(name: str) -> bool:
+    """Whether ``name`` names a file rather than a shipped preset or study: it is written as a
+    path (it starts with ``~`` or holds a ``/`` or the system's separator: ``./x``, ``../x``,
+    ``/x``, ``sub/x``) or ends in ``.yaml``/``.yml``. A bare name never names a file, so no file
+    in the working folder can stand in for a shipped preset or study."""
+    separators = {"/", os.sep, os.altsep} - {None}
+    return name.startswith("~") or any(sep in name for sep in separators) or name.endswith((".yaml", ".yml"))
+
+
 def read_named_yaml(name_or_path: str, kind: str, package: str, folder: str) -> tuple[dict[str, Any], str]:
-    """A YAML mapping by shipped name (``package``/``folder``/NAME.yaml) or from a file path,
-    with ``name`` set (from the file name when absent); returns it and how to name it in errors.
-    ``kind`` ("preset", "study") names the thing in the error messages."""
-    path = Path(name_or_path).expanduser()
-    if name_or_path.endswith((".yaml", ".yml")) or path.is_file():
+    """A YAML mapping by shipped name (``package``/``folder``/NAME.yaml) or from a file named as a
+    path (:func:`names_a_file`), with ``name`` set (from the file name when absent); returns it and
+    how to name it in errors. ``kind`` ("preset", "study") names the thing in the error messages."""
+    if names_a_file(name_or_path):
+        path = Path(name_or_path).expanduser()
         if not path.is_file():
             raise UserError(f"{kind} file not found: {name_or_path}")
         text, name, what = path.read_text(), path.stem, f"{kind} file {name_or_path}"
     else:
         names = shipped_names(package, folder)
         if name_or_path not in names:
+            here = Path(name_or_path).is_file()  # never read: only named in the message
+            hint = f" (to use the file ./{name_or_path}, write ./{name_or_path})" if here else ""
             raise UserError(f"unknown {kind} '{name_or_path}'{suggestion(name_or_path, names)}; "
-                            f"{'studies' if kind == 'study' else kind + 's'}: {', '.join(names)}")
+                            f"{'studies' if kind == 'study' else kind + 's'}: {', '.join(names)}{hint}")
         text = (resources.files(package) / folder / f"{name_or_path}.yaml").read_text()
         name, what = name_or_path, f"{kind} {name_or_path}"
     data = _parse_yaml(text, what)
@@ -295,7 +309,8 @@ def read_named_yaml(name_or_path: str, kind: str, package: str, folder: str) -> 
 
 
 def load_preset(name_or_path: str) -> dict[str, Any]:
-    """Read a preset by name (``dcgan-mnist``) or from a YAML file path."""
+    """Read a shipped preset by name (``dcgan-mnist``) or a preset file named as a path
+    (``mine.yaml``, ``./mine``; see :func:`names_a_file`)."""
     return read_named_yaml(name_or_path, "preset", "gankit", "presets")[0]
 
 
@@ -304,6 +319,8 @@ def _parse_yaml(text: str, what: str) -> dict[str, Any]:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise UserError(f"{what} is not valid YAML: {str(err).splitlines()[0]}") from None
+    except RecursionError:
+        raise UserError(f"{what} is nested too deeply") from None
     if data is None:
         raise UserError(f"{what} is empty: it holds no settings")
     if not isinstance(data, dict):
@@ -318,7 +335,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         raise UserError(f"override '{text}' is not of the form key.subkey=value")
     try:
         value = yaml.safe_load(raw) if raw != "" else None
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
         value = raw
     return key.split("."), value
 
@@ -353,11 +370,12 @@ def build_config(preset: Optional[str], overrides: list[str]) -> RunConfig:
     return validate(apply_overrides(load_preset(preset or DEFAULT_PRESET), overrides))
 
 
-def load_run_config(run_dir: Path, overrides: list[str] = ()) -> RunConfig:
-    """Read a run directory's ``config.yaml`` and apply overrides to it."""
+def load_run_config(run_dir: Any, overrides: list[str] = ()) -> RunConfig:
+    """Read a run directory's ``config.yaml`` and apply overrides to it. ``run_dir``: a path,
+    or a :class:`gankit.rundir.RunDir` (read from its anchor, following no link)."""
     from gankit.rundir import RunDir
 
-    run = RunDir(run_dir)
+    run = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
     data = _parse_yaml(run.config_text(), str(run.config))
     if isinstance(data, dict) and "speed" not in data:
         data["speed"] = dict(BEFORE_SPEED_SWITCHES)  # a run from before them continues as it ran

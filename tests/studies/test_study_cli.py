@@ -169,3 +169,16 @@ def test_mistakes_are_one_line_and_train_nothing(gankit, tmp_path, argv, fragmen
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("gankit: error: ") and fragment in lines[0], err
     assert not (out / "runs").exists()
+
+
+def test_a_bare_name_is_a_built_in_study_never_a_file_in_the_working_folder(gankit, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "noise").write_text("name: evil\nbase: ring8\n")
+    (tmp_path / "mine").write_text("name: evil\nbase: ring8\n")
+    for argv, fragment in ((["noise", "--prior", "normal(0,1)"], "study noise does not sample from priors"),
+                           (["mine"], "unknown study 'mine'")):
+        code, _, err = gankit("study", *argv, "--out", "s")
+        lines = err.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and fragment in lines[0], err
+    assert lines[0].endswith("(to use the file ./mine, write ./mine)")
+    assert not (tmp_path / "s").exists()

@@ -6,8 +6,9 @@ from gankit.errors import UserError
 from gankit.studies import builtin_names, load_study
 from gankit.registry import MEASURES
 from gankit.studies.plan import _override, plan_runs
+from gankit.studies.run import StudyOptions, resolve_spec
 from gankit.studies.study_file import validate_study
-from gankit.config import parse_override
+from gankit.config import load_preset, parse_override
 
 BUILT_IN = ["g-loss", "latent-shift", "lr-sensitivity", "lr-sensitivity-faces", "mode-collapse",
             "mode-collapse-faces", "noise"]
@@ -73,3 +74,38 @@ def test_a_user_study_names_a_preset_file_beside_it(tmp_path):
     assert spec.name == "mine"
     (plan,) = plan_runs(spec, path)
     assert plan.config["data"]["source"] == "ring8" and plan.name == "trained-s0"
+
+
+def test_a_file_in_the_working_folder_never_stands_in_for_a_study(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shipped = load_study("noise")
+    (tmp_path / "noise").write_text("name: evil\nbase: ring8\nseeds: 1\n")
+    assert load_study("noise") == shipped
+    assert resolve_spec("noise", StudyOptions()) == (shipped, None)
+    spec, study_file = resolve_spec("./noise", StudyOptions())
+    assert (spec.name, study_file) == ("evil", tmp_path / "noise")
+    (tmp_path / "mine").write_text("base: ring8\n")
+    with pytest.raises(UserError, match=r"^unknown study 'mine'; studies: .*noise.* \(to use the file ./mine, write ./mine\)$"):
+        load_study("mine")
+
+
+def test_an_arms_bare_base_is_the_shipped_preset_and_a_path_a_file_beside_the_study(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shipped = {name: load_preset(name) for name in ("digits", "ring8")}
+    folder = tmp_path / "s"
+    folder.mkdir()
+    for where in (tmp_path, folder):  # files named like presets in the working folder and beside the study
+        for name in shipped:
+            (where / name).write_text("data: {source: grid25}\nmodel: {arch: mlp, z_dim: 2}\n")
+    (folder / "mine").write_text("data: {source: grid25}\nmodel: {arch: mlp, z_dim: 2}\ntrain: {steps: 7}\n")
+    (folder / "k.yaml").write_text("seeds: 1\narms:\n  - {name: a}\n  - {name: b, base: ring8}\n"
+                                   "  - {name: c, base: ./mine}\n  - {name: d, base: mine}\n")
+    spec, study_file = resolve_spec("s/k.yaml", StudyOptions())
+    assert study_file == folder / "k.yaml"
+    with pytest.raises(UserError, match=r"unknown preset 'mine'"):
+        plan_runs(spec, study_file)
+    spec = validate_study({**spec.to_dict(), "arms": spec.to_dict()["arms"][:3]})
+    plans = {plan.arm.name: plan.config for plan in plan_runs(spec, study_file)}
+    for arm, preset in (("a", "digits"), ("b", "ring8")):
+        assert (plans[arm]["data"], plans[arm]["model"]) == (shipped[preset]["data"], shipped[preset]["model"]), arm
+    assert (plans["c"]["data"]["source"], plans["c"]["train"]["steps"]) == ("grid25", 7)

@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 import yaml
 
-from gankit.config import apply_overrides, load_preset, validate
+from gankit.config import apply_overrides, load_preset, names_a_file, validate
 from gankit.errors import UserError
 from gankit.fsutil import atomic_write_text
 from gankit.rundir import RunDir, StudyDir
@@ -59,10 +59,11 @@ def _override(key: str, value: Any) -> str:
 
 
 def _base(name: str, study_file: Optional[Path]) -> str:
-    """A preset name, or a preset file path resolved beside the study file."""
-    if name.endswith((".yaml", ".yml")) and study_file is not None and not Path(name).is_absolute():
-        return str((study_file.parent / name).resolve())
-    return name
+    """A shipped preset's name as it is, or a preset file named as a path (``mine.yaml``,
+    ``./mine``), a relative one resolved beside the study file."""
+    if study_file is None or not names_a_file(name):
+        return name
+    return str((study_file.parent / Path(name).expanduser()).resolve())
 
 
 def plan_runs(spec: StudySpec, study_file: Optional[Path] = None) -> list[RunPlan]:

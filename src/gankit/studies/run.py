@@ -19,7 +19,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import yaml
 
-from gankit.config import parse_override
+from gankit.config import names_a_file, parse_override
 from gankit.errors import EXIT_DIVERGED, EXIT_INTERRUPTED, UserError
 from gankit.fsutil import atomic_write_text, make_folder
 from gankit.rundir import RunDir, StudyDir, StudyRun
@@ -68,7 +68,7 @@ def _prior_slug(prior: str) -> str:
 def resolve_spec(study: str, options: StudyOptions) -> tuple[StudySpec, Optional[Path]]:
     """The study file with the command line's changes applied, validated."""
     spec = load_study(study)
-    study_file = Path(study).resolve() if Path(study).is_file() else None
+    study_file = Path(study).expanduser().resolve() if names_a_file(study) else None
     data = spec.to_dict()
     study_keys = set(StudySpec.model_fields) - {"arms", "sample", "claims", "set", "measure", "curves"}
     for text in options.overrides:

@@ -212,7 +212,8 @@ def builtin_names() -> list[str]:
 
 
 def load_study(name_or_path: str) -> StudySpec:
-    """Read a built-in study by name (``noise``) or a study file (``my-study.yaml``)."""
+    """Read a built-in study by name (``noise``) or a study file named as a path (``my-study.yaml``,
+    ``./my-study``; see :func:`gankit.config.names_a_file`)."""
     data, what = read_named_yaml(name_or_path, "study", "gankit.studies", "builtin")
     return validate_study(data, what)
 
