@@ -298,7 +298,8 @@ class Evaluator:
             self._inception_reference = f"{self.cfg.data.source} {split} split ({len(self._reference_images)} images)"
         images, _ = self._generate(generator, n, device)
         values = inception_metrics(images, self._reference_images, self.inception_weights)
-        protocol = (f"torch-fidelity {_fidelity_version()}, Inception-v3 (2015-12-05 weights), {n} samples vs "
+        protocol = (f"torch-fidelity {_fidelity_version()}, Inception-v3 (2015-12-05 weights; precision/recall on its "
+                    f"2048-d features), {n} samples vs "
                     f"{self._inception_reference}, grey replicated to RGB, resized by torch-fidelity")
         return [Measurement(name, value, protocol) for name, value in values.items()]
 
