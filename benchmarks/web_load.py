@@ -44,7 +44,7 @@ def start_server(runs: Path, studies: Path) -> tuple[subprocess.Popen, str, str]
                                str(studies), "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     for line in server.stdout:
-        found = re.search(r"(http://127\.0\.0\.1:\d+)/\?token=(\S+)", line)
+        found = re.search(r"(http://127\.0\.0\.1:\d+)/#token=(\S+)", line)
         if found:
             threading.Thread(target=lambda: [None for _ in server.stdout], daemon=True).start()
             return server, found.group(1), found.group(2)

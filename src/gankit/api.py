@@ -25,7 +25,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import torch
 
-from gankit.config import Overrides, override_strings
+from gankit.config import Overrides, RunConfig, override_strings
 from gankit.errors import UserError, machine_error
 from gankit.rundir import RunDir
 
@@ -48,9 +48,13 @@ def in_notebook() -> bool:
 def train(preset: Optional[str] = None, overrides: Overrides = None, *, name: Optional[str] = None,
           runs_dir: Union[str, Path] = "runs", resume: Union[str, Path, None] = None,
           progress: Optional[bool] = None, generator: Optional[torch.nn.Module] = None,
-          discriminator: Optional[torch.nn.Module] = None, say: Say = _say_on_stderr) -> "Run":
+          discriminator: Optional[torch.nn.Module] = None, config: Optional[RunConfig] = None,
+          say: Say = _say_on_stderr) -> "Run":
     """Train a new run of ``preset`` (a name, a YAML file, or None for the embedded default)
     with ``overrides``, or continue the run directory ``resume``; returns the :class:`Run`.
+    ``config``: a validated :class:`gankit.config.RunConfig` (e.g. from
+    ``gankit.config.build_config``) to train instead of a preset and overrides, or, with
+    ``resume``, to continue with instead of the run's config.yaml.
 
     ``progress``: a progress bar (default: in a notebook or on a terminal). Ctrl-C (a notebook's
     stop button) ends the current iteration and writes a checkpoint; the run is returned with
@@ -70,15 +74,18 @@ def train(preset: Optional[str] = None, overrides: Overrides = None, *, name: Op
         raise UserError(f"a resumed run keeps its preset: give {resume} without '{preset}'")
     modules = (generator, discriminator) if generator is not None else None
     strings = override_strings(overrides)
+    if config is not None and (preset is not None or strings):
+        raise UserError("a config replaces the preset and its overrides: give one or the other")
     progress = True if progress is None and in_notebook() else progress
     processes = distributed.launched_processes()
     try:
         try:
             if resume is not None:
-                session = resume_run(Path(resume), strings, _evaluator_factory(say), processes, modules)
+                session = resume_run(Path(resume), strings, _evaluator_factory(say), processes, modules, config)
             else:
                 session = new_run(preset, strings, name=name, runs_root=Path(runs_dir),
-                                  make_evaluator=_evaluator_factory(say), processes=processes, modules=modules)
+                                  make_evaluator=_evaluator_factory(say), processes=processes, modules=modules,
+                                  config=config)
             if processes.writer:
                 workers = f" x {processes.world_size} processes" if processes.distributed else ""
                 say(f"run directory: {session.run_dir}")
@@ -259,9 +266,11 @@ def export(run: Union[str, Path, "Run"], format: str, out: Union[str, Path], *, 
 
 def serve(runs_dir: Union[str, Path] = "runs", studies_dir: Union[str, Path] = "studies", *,
           host: str = "127.0.0.1", port: int = 8000, token: Optional[str] = None, no_token: bool = False,
-          allow_imports: Sequence[str] = (), say: Optional[Say] = None) -> None:
+          allow_imports: Sequence[str] = (), max_trainings: Optional[int] = None,
+          say: Optional[Say] = None) -> None:
     """The web lab, as `gankit serve` runs it, until Ctrl-C: every request needs ``token`` (or one
-    generated per start, printed in the address); ``no_token`` only on loopback."""
+    generated per start, printed in the address); ``no_token`` only on loopback; at most
+    ``max_trainings`` trainings started from the page run at once (default: the cores)."""
     try:
         import uvicorn  # noqa: F401  (checked here, so a missing one is one line)
 
@@ -270,7 +279,7 @@ def serve(runs_dir: Union[str, Path] = "runs", studies_dir: Union[str, Path] = "
         raise UserError(f"gankit serve needs starlette and uvicorn ({err.name} is missing): "
                         "pip install 'gankit[web]'") from None
     serve_lab(Path(runs_dir), Path(studies_dir), host=host, port=port, token=token, no_token=no_token,
-              allow_imports=tuple(allow_imports), say=say)
+              allow_imports=tuple(allow_imports), max_trainings=max_trainings, say=say)
 
 
 class Measurements(list):

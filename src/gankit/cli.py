@@ -24,8 +24,11 @@ def cli() -> None:
               show_default=True, help="Folder that holds the run directories.")
 @click.option("--resume", type=click.Path(path_type=Path), help="Continue the run in this directory.")
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal).")
+@click.option("--config-fd", type=click.IntRange(min=3), hidden=True,
+              help="Read the whole validated config as JSON from this inherited file descriptor (gankit serve "
+                   "starts its trainings so: what it checked is what trains).")
 def train(args: tuple[str, ...], name: Optional[str], runs_dir: Path, resume: Optional[Path],
-          progress: Optional[bool]) -> None:
+          progress: Optional[bool], config_fd: Optional[int]) -> None:
     """Train a GAN: gankit train [PRESET|FILE.yaml] [key.sub=value ...]
 
     With no preset, trains the embedded default (scikit-learn's digits, offline, minutes on a CPU).
@@ -38,8 +41,9 @@ def train(args: tuple[str, ...], name: Optional[str], runs_dir: Path, resume: Op
     positional = [a for a in args if "=" not in a]
     if len(positional) > 1 or (resume and positional):
         raise UserError(f"unexpected argument '{positional[-1]}': give one preset, then key=value overrides")
+    config = _config_from_fd(config_fd) if config_fd is not None else None
     run = api.train(positional[0] if positional else None, overrides, name=name, runs_dir=runs_dir,
-                    resume=resume, progress=progress, say=_say)
+                    resume=resume, progress=progress, config=config, say=_say)
     if run.stopped_at is not None:
         sys.exit(EXIT_INTERRUPTED)
     if launched_processes().writer:
@@ -213,8 +217,10 @@ def export(run: Path, fmt: str, out: Path, raw: bool) -> None:
               help="No token: only on loopback of a machine nobody else logs in to (every account could use the lab).")
 @click.option("--allow-import", "allow_imports", multiple=True, metavar="PACKAGE",
               help="Let runs started or sampled here use model.arch=PACKAGE.module:Family (repeat for more).")
+@click.option("--max-trainings", type=click.IntRange(min=1),
+              help="Trainings started from the page that may run at once (default: the cores); more get a 429.")
 def serve(runs_dir: Path, studies_dir: Path, port: int, host: str, token: Optional[str], no_token: bool,
-          allow_imports: tuple[str, ...]) -> None:
+          allow_imports: tuple[str, ...], max_trainings: Optional[int]) -> None:
     """A local web lab: gankit serve [--runs-dir runs] [--studies-dir studies] [--port 8000]
 
     Lists the runs and studies (also those trained from a terminal) with live curves, samples
@@ -227,7 +233,24 @@ def serve(runs_dir: Path, studies_dir: Path, port: int, host: str, token: Option
     if token is not None and source == click.core.ParameterSource.COMMANDLINE:
         _say("note: a --token on the command line is visible to every account (ps); GANKIT_TOKEN is not")
     api.serve(runs_dir, studies_dir, host=host, port=port, token=token, no_token=no_token,
-              allow_imports=allow_imports, say=click.echo)
+              allow_imports=allow_imports, max_trainings=max_trainings, say=click.echo)
+
+
+def _config_from_fd(fd: int):
+    """The RunConfig written as JSON to the inherited descriptor ``fd`` (read once, then closed)."""
+    import json
+    import os
+
+    from gankit.config import validate
+
+    try:
+        with os.fdopen(fd, "rb") as handle:
+            data = json.loads(handle.read())
+    except (OSError, ValueError, RecursionError) as err:
+        raise UserError(f"--config-fd {fd}: no readable config ({err})") from None
+    if not isinstance(data, dict):
+        raise UserError(f"--config-fd {fd}: the config must be a JSON object")
+    return validate(data)
 
 
 def _say(text: str) -> None:

@@ -49,7 +49,7 @@ class Server:
     def address(self) -> tuple[str, int, str]:
         """(host, port, token) of the address it printed."""
         line = self.line_with("listening on")
-        match = re.search(r"http://([^/:]+|\[[^]]+\]):(\d+)/(\?token=(\S+))?", line)
+        match = re.search(r"http://([^/:]+|\[[^]]+\]):(\d+)/(#token=(\S+))?", line)
         assert match, line
         self.url = match.group(0)
         return match.group(1), int(match.group(2)), match.group(4) or ""

@@ -1,9 +1,14 @@
 """`gankit serve` attacked as another account on a shared machine would attack it: a real server
 on loopback (started with `python -m`, so its working folder is first on its sys.path), and
-requests with no token, a wrong one, a cookie of another port, import paths that would run code,
-files dropped beside the server, text/plain and form posts, forged origins, oversized bodies
-and queries, and paths that try to escape. Each refusal must come before anything is imported
-or started: no marker file may appear and no run folder either."""
+requests with no token, a wrong one, the token in a cookie or a query string, import paths that
+would run code, files dropped beside the server (modules, a file named like a preset), runs
+planted in a shared runs folder (links to the owner's files, a config swapped between the
+server's check and the training's start, by a real second account where the machine allows it),
+a server folder another account made first, text/plain and form posts, forged origins, bodies
+nested thousands deep, numbers beyond the server's ranges, more trainings than it runs at once,
+oversized bodies and queries, and paths that try to escape. Each refusal must come before
+anything is imported or started: no marker file may appear and no run folder either.
+(The browser's side, cookies and framing from a page on another port: test_browser_attacks.py.)"""
 
 from __future__ import annotations
 
@@ -11,13 +16,16 @@ import http.client
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
@@ -49,6 +57,34 @@ MARKING_MODULE = textwrap.dedent('''
     pathlib.Path({marker!r}).write_text("imported")
     Family = None
 ''')
+
+
+# Another account of the machine, for real where the tests run as root (as CI does); elsewhere the
+# same account plays it, which still runs every race but cannot show ownership checks.
+SECOND_ACCOUNT = os.geteuid() == 0 and shutil.which("setpriv") is not None
+NOBODY = 65534
+needs_second_account = pytest.mark.skipif(not SECOND_ACCOUNT, reason="needs root and setpriv for a second account")
+
+
+def as_other_account(argv: list[str]) -> list[str]:
+    """``argv`` run as the second account (uid 65534) where the machine allows it."""
+    return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *argv] if SECOND_ACCOUNT else argv
+
+
+def give_to_other_account(path: Path) -> None:
+    """Make ``path`` and everything in it the second account's, as if it had written them."""
+    if SECOND_ACCOUNT:
+        for item in [path, *path.rglob("*")]:
+            os.lchown(item, NOBODY, NOBODY)
+
+
+@pytest.fixture
+def shared():
+    """A folder every account may write in, sticky like /tmp (a lab's shared scratch space)."""
+    folder = Path(tempfile.mkdtemp(prefix="gankit-shared-"))
+    folder.chmod(0o1777)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def marking(folder: Path, module: str, marker: Path) -> Path:
@@ -92,9 +128,11 @@ def api(server, **headers) -> httpx.Client:
 
 
 def browser_like(server, **headers) -> httpx.Client:
-    """A client as a browser holding the page's cookie is (the cookie goes with every request)."""
+    """A client as a browser is, holding every cookie a lab might ever have set, with the token
+    as their value (the browser sends no Authorization header by itself)."""
     return httpx.Client(base_url=server.base, timeout=120, headers=headers,
-                        cookies={f"gankit_token_{server.port}": server.token})
+                        cookies={name: server.token for name in ("gankit_token", f"gankit_token_{server.port}",
+                                                                 "token", "session")})
 
 
 def one_line(response, status: int) -> str:
@@ -125,12 +163,16 @@ def markers(site) -> list[str]:
 
 # ------------------------------------------------------------------ the token
 
-@pytest.mark.parametrize("path", ["/", "/run/victim", "/toy", "/static/common.js", "/api/runs", "/api/runs/victim",
+@pytest.mark.parametrize("path", ["/api/runs", "/api/runs/victim", "/api/units", "/api/presets", "/api/studies",
                                   "/api/runs/victim/samples.png", "/api/runs/victim/grid/0.png",
-                                  "/api/runs/victim/stream?once=1", "/api/session", "/nothing"])
-def test_without_the_token_nothing_answers(server, path):
+                                  "/api/runs/victim/metrics", "/api/runs/victim/stream?once=1", "/nothing",
+                                  "/static/../api/runs"])
+def test_without_the_token_in_the_header_nothing_answers(server, path):
     assert "token is required" in one_line(httpx.get(server.base + path, timeout=30), 401)
-    assert "wrong token" in one_line(httpx.get(server.base + path, params={"token": "guess"}, timeout=30), 401)
+    in_query = httpx.get(server.base + path, params={"token": server.token}, timeout=30)
+    assert "token is required" in one_line(in_query, 401)
+    with browser_like(server) as browser:  # every cookie a browser could hold opens nothing
+        assert "token is required" in one_line(browser.get(path), 401)
     wrong_bearer = httpx.get(server.base + path, headers={"Authorization": "Bearer guess"}, timeout=30)
     assert "wrong token" in one_line(wrong_bearer, 401)
 
@@ -145,27 +187,17 @@ def test_writes_without_the_token_are_refused_and_start_nothing(server, site):
     assert run_folders(site) == before
 
 
-def test_a_cookie_of_another_port_or_another_server_is_no_token(server):
-    other_port = server.port + 1 if server.port < 65535 else server.port - 1
-    # this server's token, in the cookie a server on another port of this host would have set
-    moved = httpx.get(server.base + "/api/runs", cookies={f"gankit_token_{other_port}": server.token}, timeout=30)
-    assert "token is required" in one_line(moved, 401)
-    # this port's cookie name holding another server's token
-    foreign = httpx.get(server.base + "/api/runs", cookies={f"gankit_token_{server.port}": "another-servers-token"},
-                        timeout=30)
-    assert "wrong token" in one_line(foreign, 401)
-    assert browser_like(server).get("/api/runs").status_code == 200
-
-
-def test_the_printed_address_sets_an_http_only_strict_cookie_that_carries_the_pages(server):
-    first = httpx.get(server.url, timeout=30)
+def test_the_pages_are_public_shells_that_set_no_cookie(server):
+    """The printed address's page, any run's page and the scripts: the same bytes for anyone, no
+    run's data in them, no cookie set, framing forbidden."""
+    first = httpx.get(server.url, timeout=30)  # the fragment (#token=...) never reaches the server
     assert first.status_code == 200 and "text/html" in first.headers["content-type"]
-    cookie = first.headers["set-cookie"]
-    assert cookie.startswith(f"gankit_token_{server.port}={server.token};")
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
-    with httpx.Client(cookies=first.cookies, timeout=30) as browser:
-        for path in ("/run/victim", "/static/common.js", "/api/runs"):
-            assert browser.get(server.base + path).status_code == 200
+    assert "set-cookie" not in first.headers and server.token not in first.text
+    assert first.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in first.headers["content-security-policy"]
+    victim = httpx.get(server.base + "/run/victim", timeout=30)
+    assert victim.text == httpx.get(server.base + "/run/nobody", timeout=30).text
+    assert "set-cookie" not in victim.headers
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
@@ -277,10 +309,11 @@ def test_allowed_packages_train_and_sample_but_nothing_else_of_their_folder(tmp_
 def test_posts_that_are_not_json_are_refused(server, site, content_type, body):
     before = run_folders(site)
     headers = {"Content-Type": content_type} if content_type else {}
-    for client in (browser_like(server, Origin=server.base), api(server)):
-        with client:
-            response = client.post("/api/runs", content=body.encode(), headers=headers)
-            assert "Content-Type: application/json" in one_line(response, 403)
+    with browser_like(server, Origin=server.base) as browser:  # what a form of another page could send
+        assert "token is required" in one_line(browser.post("/api/runs", content=body.encode(), headers=headers), 401)
+    with api(server) as client:
+        response = client.post("/api/runs", content=body.encode(), headers=headers)
+        assert "Content-Type: application/json" in one_line(response, 403)
     assert run_folders(site) == before
 
 
@@ -290,28 +323,12 @@ def test_cross_origin_writes_are_refused_with_or_without_a_token(server, site, o
     body = {"preset": "digits", "overrides": TINY}
     assert httpx.post(server.base + "/api/runs", json=body, headers={"Origin": origin}, timeout=30).status_code == 401
     with browser_like(server, Origin=origin) as browser:
-        assert "cross-origin" in one_line(browser.post("/api/runs", json=body), 403)
-        assert "cross-origin" in one_line(browser.post("/api/runs/victim/stop", json={}), 403)
+        assert "token is required" in one_line(browser.post("/api/runs", json=body), 401)
+        assert "token is required" in one_line(browser.post("/api/runs/victim/stop", json={}), 401)
     with api(server, Origin=origin) as client:
         assert "cross-origin" in one_line(client.post("/api/runs", json=body), 403)
         assert "cross-origin" in one_line(client.post(f"/api/runs?token={server.token}", json=body), 403)
     assert run_folders(site) == before
-
-
-def test_a_cookie_alone_needs_the_same_origin_or_the_pages_csrf_token(server):
-    bad_preset = {"preset": "digitz"}  # passes the guard, then refused by the launcher: nothing starts
-    with browser_like(server) as browser:
-        refused = browser.post("/api/runs", json=bad_preset)
-        assert "X-Gankit-Csrf" in one_line(refused, 403)
-        wrong = browser.post("/api/runs", json=bad_preset, headers={"X-Gankit-Csrf": "guess"})
-        assert "X-Gankit-Csrf" in one_line(wrong, 403)
-        csrf = browser.get("/api/session").json()["csrf"]
-        assert "unknown preset" in one_line(browser.post("/api/runs", json=bad_preset, headers={"X-Gankit-Csrf": csrf}),
-                                            400)
-        same_origin = browser.post("/api/runs", json=bad_preset, headers={"Origin": server.base})
-        assert "unknown preset" in one_line(same_origin, 400)
-    with api(server) as client:  # the Authorization header is no ambient credential: no CSRF token needed
-        assert "unknown preset" in one_line(client.post("/api/runs", json=bad_preset), 400)
 
 
 # ------------------------------------------------------------------ bounds
@@ -362,3 +379,249 @@ def test_paths_that_try_to_escape_reach_nothing(server, path):
         connection.close()
     assert response.status in (400, 404), (path, response.status)
     assert b"root:" not in body and b"create_app" not in body and b"Isolation" not in body and b"arch:" not in body
+
+
+# ------------------------------------------------------------------ a file beside the server is no preset
+
+def test_a_file_named_like_a_preset_beside_the_server_is_not_that_preset(server, site):
+    """`digits` and `digits.yaml` dropped into the server's working folder, naming another data
+    source and an importable family: a launch of the preset `digits` trains the shipped one,
+    and a path is no preset name for the server."""
+    evil = "name: evil\ndata: {source: ring8, root: /etc}\nmodel: {arch: installed_marker:Family}\n"
+    dropped = [site["work"] / "digits", site["work"] / "digits.yaml"]
+    for path in dropped:
+        path.write_text(evil)
+    try:
+        with api(server) as client:
+            made = client.post("/api/runs", json={"preset": "digits", "overrides": TINY, "name": "shipped"})
+            assert made.status_code == 202, made.text
+            assert finished(client, "shipped")["exit_code"] == 0
+            for named in ("./digits", "digits.yaml", str(site["work"] / "digits")):
+                assert "unknown preset" in one_line(client.post("/api/runs", json={"preset": named}), 400)
+    finally:
+        for path in dropped:
+            path.unlink()
+    config = yaml.safe_load((site["runs"] / "shipped" / "config.yaml").read_text())
+    assert config["data"]["source"] == "digits" and config["data"]["root"] is None
+    assert config["model"]["arch"] == "dcgan"
+    assert markers(site) == []
+
+
+# ------------------------------------------------------------------ runs planted in a shared runs folder
+
+def test_links_planted_in_a_run_folder_are_never_followed(server, site):
+    """A run whose picture, metrics, generator and config are links to files of the owner's, and a
+    run folder that is itself a link: nothing of the owner's files reaches a response."""
+    secret = site["root"] / "owner-secret.txt"
+    secret.write_text("owner's secret: s3cr3t-bytes\n")
+    planted = site["runs"] / "linked"
+    shutil.copytree(site["runs"] / "victim", planted)
+    for name in ("samples/step_000000.png", "metrics.jsonl", "generator.safetensors", "checkpoints/last.pt"):
+        (planted / name).unlink()
+        (planted / name).symlink_to(secret)
+    (planted / "samples" / "step_000200.png").symlink_to(secret)
+    (site["runs"] / "whole-link").symlink_to(site["runs"] / "victim")
+    try:
+        with api(server) as client:
+            listed = {run["id"] for run in client.get("/api/runs").json()["runs"]}
+            assert "linked" in listed and "whole-link" not in listed
+            answers = [client.get(f"/api/runs/linked/grid/{step}.png") for step in (0, 200)]
+            assert [answer.status_code for answer in answers] == [404, 404]
+            answers.append(client.get("/api/runs/linked/metrics"))
+            assert answers[-1].json() == {"rows": []}
+            answers.append(client.get("/api/runs/linked/stream?once=1"))
+            answers.append(client.get("/api/runs/linked"))
+            assert answers[-1].json()["grids"] == [6] and answers[-1].json()["has_generator"] is False
+            answers.append(client.get("/api/runs/linked/samples.png"))
+            assert "no trained generator" in one_line(answers[-1], 409)
+            answers.append(client.get("/api/runs/whole-link"))
+            one_line(answers[-1], 404)
+            assert not any(b"s3cr3t" in answer.content for answer in answers)
+    finally:
+        shutil.rmtree(planted)
+        (site["runs"] / "whole-link").unlink()
+    assert secret.read_text() == "owner's secret: s3cr3t-bytes\n"
+
+
+def test_the_servers_folder_is_private_and_writes_nothing_through_a_link(server, site):
+    """RUNS/.gankit-serve and its folders are 0700, its files 0600 and new: a link in its logs
+    folder (as an older gankit, or anyone who once could, left it) is never written through."""
+    secret = site["root"] / "owner-log-target.txt"
+    secret.write_text("untouched\n")
+    home = site["runs"] / ".gankit-serve"
+    (home / "logs").mkdir(exist_ok=True)
+    (home / "logs" / "logged.log").symlink_to(secret)
+    with api(server) as client:
+        made = client.post("/api/runs", json={"preset": "digits", "overrides": TINY, "name": "logged"})
+        assert made.status_code == 202, made.text
+        assert finished(client, "logged")["exit_code"] == 0
+    assert secret.read_text() == "untouched\n"
+    assert "run directory" in (home / "logs" / "logged.2.log").read_text()
+    for folder in (home, home / "logs", home / "configs", home / "launched"):
+        assert stat.S_IMODE(folder.lstat().st_mode) == 0o700, folder
+    for path in [*(home / "configs").iterdir(), *(home / "launched").iterdir(), home / "logs" / "logged.2.log"]:
+        assert stat.S_IMODE(path.lstat().st_mode) == 0o600, path
+    given = json.loads((home / "configs" / "logged.json").read_text())  # what the training was handed
+    trained = yaml.safe_load((site["runs"] / "logged" / "config.yaml").read_text())
+    unresolved = ("name", "speed")  # the run's name and the speed switches it resolved ("auto") when it started
+    assert {k: v for k, v in given.items() if k not in unresolved} == {k: v for k, v in trained.items()
+                                                                      if k not in unresolved}
+    assert given["train"]["steps"] == 6 and given["model"]["g_width"] == 8
+
+
+@needs_second_account
+@pytest.mark.parametrize("made", ["folder", "link"])
+def test_a_server_folder_another_account_made_first_is_refused(shared, made):
+    """In a shared runs folder, the second account makes `.gankit-serve` first (open to all, with
+    a link in its logs to a file of the owner's), or makes it a link: the server refuses to start,
+    in one line, and touches nothing."""
+    target = shared / "owner-file"
+    target.write_text("the owner's\n")
+    target.chmod(0o600)
+    plant = ("import os; os.mkdir('.gankit-serve', 0o777); os.mkdir('.gankit-serve/logs', 0o777); "
+             "os.symlink(os.path.abspath('owner-file'), '.gankit-serve/logs/x.log')" if made == "folder"
+             else "import os; os.mkdir('elsewhere', 0o777); os.symlink('elsewhere', '.gankit-serve')")
+    subprocess.run(as_other_account([sys.executable, "-I", "-c", plant]), cwd=shared, check=True, timeout=60)
+    done = subprocess.run([sys.executable, "-m", "gankit", "serve", "--port", "0", "--runs-dir", str(shared),
+                           "--studies-dir", str(shared)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert (".gankit-serve" in lines[0] and ("another account" in lines[0] or "a link" in lines[0])), lines
+    assert "listening" not in done.stdout
+    assert target.read_text() == "the owner's\n"
+
+
+SWAPPER = textwrap.dedent('''
+    import os, sys, time
+    folder = sys.argv[1]
+    good, evil = os.path.join(folder, ".good"), os.path.join(folder, ".evil")
+    config, spare = os.path.join(folder, "config.yaml"), os.path.join(folder, "config.swap")
+    swaps, end = 0, time.monotonic() + 600
+    while not os.path.exists(os.path.join(folder, ".stop")) and time.monotonic() < end:
+        try:
+            os.unlink(spare)
+        except FileNotFoundError:
+            pass
+        os.link(evil if swaps % 2 else good, spare)
+        os.replace(spare, config)
+        swaps += 1
+    print(swaps)
+''')
+
+
+def test_a_config_swapped_between_the_check_and_the_training_never_trains(shared, tmp_path):
+    """A run planted in a shared runs folder by the second account, whose config.yaml it swaps in
+    a tight loop between a clean one and one naming an importable family: each resume is either
+    refused (the server read the bad one) or trains exactly the config the server checked (the
+    child never reads config.yaml). The family's module is never imported."""
+    installed, markers_dir = tmp_path / "installed", tmp_path / "markers"
+    installed.mkdir()
+    markers_dir.mkdir()
+    marking(installed, "swapped_in", markers_dir / "swapped_in")
+    gankit.train(overrides=TINY, runs_dir=tmp_path / "own", name="tiny", progress=False, say=lambda text: None)
+    planted = shared / "planted"
+    shutil.copytree(tmp_path / "own" / "tiny", planted)
+    good = (planted / "config.yaml").read_text()
+    assert "arch: dcgan" in good
+    (planted / ".good").write_text(good)
+    (planted / ".evil").write_text(good.replace("arch: dcgan", "arch: swapped_in:Family"))
+    give_to_other_account(planted)
+    swapper = subprocess.Popen(as_other_account([sys.executable, "-I", "-c", SWAPPER, str(planted)]),
+                               stdout=subprocess.PIPE, text=True)
+    pythonpath = os.pathsep.join(p for p in (str(installed), os.environ.get("PYTHONPATH")) if p)
+    served = Server("--runs-dir", str(shared), "--studies-dir", str(tmp_path), env={"PYTHONPATH": pythonpath})
+    started, refused, steps = 0, 0, 6
+    try:
+        _, port, token = served.address()
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120,
+                          headers={"Authorization": f"Bearer {token}"}) as client:
+            for _ in range(40):
+                answer = client.post("/api/runs/planted/resume", json={"overrides": [f"train.steps={steps + 2}"]})
+                if answer.status_code == 400:
+                    assert "import path" in one_line(answer, 400)
+                    refused += 1
+                else:
+                    assert answer.status_code == 202, answer.text
+                    detail = finished(client, "planted")
+                    assert detail["exit_code"] == 0, detail
+                    started, steps = started + 1, steps + 2
+                if started >= 2 and refused >= 1:
+                    break
+    finally:
+        (planted / ".stop").write_text("")
+        swaps = int(swapper.communicate(timeout=60)[0] or 0)
+        served.kill_trainings()
+        served.stop()
+    assert swaps > 100 and started >= 2 and refused >= 1, (swaps, started, refused)
+    assert list(markers_dir.iterdir()) == []
+    configs = sorted((shared / ".gankit-serve" / "configs").iterdir())
+    assert len(configs) == started
+    assert all(json.loads(path.read_text())["model"]["arch"] == "dcgan" for path in configs)
+
+
+# ------------------------------------------------------------------ unbounded inputs
+
+def test_bodies_nested_thousands_deep_are_a_400(server, site):
+    before = run_folders(site)
+    deep = b'{"overrides": ' + b"[" * 30_000 + b"]" * 30_000 + b"}"
+    with api(server) as client:
+        for path in ("/api/runs", "/api/toy", "/api/runs/victim/resume"):
+            answer = client.post(path, content=deep, headers={"Content-Type": "application/json"})
+            assert "nests deeper than" in one_line(answer, 400)
+        # deep, but within the body's depth: an override's value, parsed as YAML
+        value = client.post("/api/runs", json={"preset": "digits",
+                                                "overrides": ["train.sample_steps=" + "[" * 480 + "]" * 480]})
+        one_line(value, 400)
+    assert run_folders(site) == before
+
+
+@pytest.mark.parametrize("overrides, words", [
+    ({"train.batch_size": 1_000_000_000}, "less than or equal to 65536"),
+    ({"model.g_width": 100_000_000}, "less than or equal to 16384"),
+    ({"train.steps": 10 ** 15}, "less than or equal to 1000000000"),
+    ({"data.count": 10 ** 12}, "less than or equal to 100000000"),
+    ({"eval.samples": 10 ** 9}, "less than or equal to 10000000"),
+    (["train.batch_size=1e9"], "valid integer"),
+    ({"train.steps": 2_000_000}, "train.steps up to 1,000,000"),
+    ({"train.batch_size": 8192}, "train.batch_size up to 4,096"),
+    ({"model.z_dim": 5000}, "model.z_dim up to 4,096"),
+    ({"data.count": 2_000_000}, "data.count up to 1,000,000"),
+    ({"train.sample_steps": list(range(210))}, "at most 200 grids"),
+])
+def test_numbers_beyond_the_servers_ranges_are_refused(server, site, overrides, words):
+    before = run_folders(site)
+    with api(server) as client:
+        assert words in one_line(client.post("/api/runs", json={"preset": "digits", "overrides": overrides}), 400)
+        if isinstance(overrides, dict) and "steps" not in str(overrides):
+            resumed = client.post("/api/runs/victim/resume", json={"overrides": {**overrides, "train.steps": 12}})
+            assert words in one_line(resumed, 400)
+    assert run_folders(site) == before
+
+
+def test_the_server_runs_at_most_its_trainings_at_once(tmp_path):
+    """With --max-trainings 1, a second launch (or resume) while one trains is a 429 that says
+    why; once the first has stopped, a launch goes through."""
+    gankit.train(overrides=TINY, runs_dir=tmp_path / "runs", name="done", progress=False, say=lambda text: None)
+    served = Server("--runs-dir", str(tmp_path / "runs"), "--studies-dir", str(tmp_path), "--max-trainings", "1")
+    try:
+        _, port, token = served.address()
+        served.line_with("at most 1 trainings at once")
+        long = [*TINY[1:], "train.steps=100000"]
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120,
+                          headers={"Authorization": f"Bearer {token}"}) as client:
+            first = client.post("/api/runs", json={"preset": "digits", "overrides": long, "name": "one"})
+            assert first.status_code == 202, first.text
+            second = client.post("/api/runs", json={"preset": "digits", "overrides": TINY, "name": "two"})
+            assert "--max-trainings 1" in one_line(second, 429)
+            resumed = client.post("/api/runs/done/resume", json={"overrides": ["train.steps=8"]})
+            assert "--max-trainings 1" in one_line(resumed, 429)
+            assert client.post("/api/runs/one/stop", json={}).status_code == 202
+            finished(client, "one")
+            third = client.post("/api/runs", json={"preset": "digits", "overrides": TINY, "name": "three"})
+            assert third.status_code == 202, third.text
+            assert finished(client, "three")["exit_code"] == 0
+        assert not (tmp_path / "runs" / "two").exists()
+    finally:
+        served.kill_trainings()
+        served.stop()

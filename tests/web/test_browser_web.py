@@ -1,6 +1,7 @@
 """`gankit serve` in a real browser: Debian's headless Chromium (/usr/bin/chromium) driven by
 Playwright, against a real `gankit serve` process. The browser comes in as a user does: it opens
-the address the server printed (with its token), whose cookie then carries every page.
+the address the server printed (with its token after "#"), and keeps that tab open; every page
+opened later in the same browser gets the token from it (the lab's tabs share it, no cookie does).
 
 The run list, a run's page (curves, grids, the play panel), a run started and stopped from the
 page, the toy lab and a study page. Every page must load nothing from another host and log no
@@ -83,12 +84,13 @@ def server(folders):
 
 @pytest.fixture(scope="module")
 def signed_in(browser, server):
-    """A browser context that has opened the printed address: its cookie carries the pages."""
+    """A browser context with the printed address open in one tab (left open: the lab's other
+    tabs ask it for the token)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     response = page.goto(server.url, wait_until="load")
     assert response.status == 200
-    page.close()
+    page.locator("tr[data-id='demo']").wait_for()
     yield context
     context.close()
 
@@ -135,10 +137,14 @@ def opened(signed_in, server):
         page.close()
 
 
+# The pixels, drawn on a canvas (the page's policy lets it fetch nothing but its server, blob: URLs included).
 IMAGE_HASH = """async (selector) => {
     const img = document.querySelector(selector);
-    const bytes = await (await fetch(img.src)).arrayBuffer();
-    const digest = await crypto.subtle.digest('SHA-256', bytes);
+    const canvas = Object.assign(document.createElement('canvas'), {width: img.naturalWidth, height: img.naturalHeight});
+    const context = canvas.getContext('2d');
+    context.drawImage(img, 0, 0);
+    const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
+    const digest = await crypto.subtle.digest('SHA-256', pixels);
     return Array.from(new Uint8Array(digest)).map(b => b.toString(16).padStart(2, '0')).join('');
 }"""
 
@@ -310,14 +316,25 @@ def test_the_study_page(opened):
     o.check_clean()
 
 
-def test_only_the_printed_address_lets_a_browser_in(browser, server):
-    """Without the token a page is one line and a 401; the printed address (?token= once) sets the
-    cookie that carries the pages, their requests and the stream; a form's POST goes through."""
+def test_only_the_printed_address_or_its_token_lets_a_browser_in(browser, server):
+    """A browser without the token gets the page's shell and a form asking for it, and no data;
+    the printed address (#token=...) opens the lab, keeps the token in that tab's session storage
+    alone (no cookie, nothing in local storage) and cleans the address bar; its links carry the
+    lab on in the same tab; a refused token is asked for again."""
     stranger = browser.new_context()
     try:
-        page = stranger.new_page()
-        response = page.goto(server.base + "/run/demo")
-        assert response.status == 401 and "token is required" in page.inner_text("body")
+        o = Opened(stranger, server.base, "/run/demo")
+        o.page.locator("#sign-in").wait_for()
+        assert o.page.locator("#run-name").inner_text() == "…"  # nothing of the run was read
+        o.page.fill("#token-input", "a-wrong-guess")
+        o.page.click("#sign-in button")
+        o.page.wait_for_function("() => document.querySelector('#sign-in p')?.textContent.includes('refused')")
+        o.page.fill("#token-input", server.url.split("#token=")[1])
+        o.page.click("#sign-in button")
+        o.page.wait_for_function("() => GK.charts.losses && GK.charts.losses.plot"
+                                 " && GK.charts.losses.plot.data[0].length > 0")
+        o.errors = [e for e in o.errors if "401" not in e]  # the browser logs the refused requests itself
+        o.check_clean()
     finally:
         stranger.close()
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -328,10 +345,12 @@ def test_only_the_printed_address_lets_a_browser_in(browser, server):
         o.page.wait_for_function("() => GK.charts.losses && GK.charts.losses.plot"
                                  " && GK.charts.losses.plot.data[0].length > 0")
         o.page.wait_for_function("() => document.querySelector('#play img.samples')?.naturalWidth > 0")
+        o.page.wait_for_function("() => document.querySelector('#grid-img')?.naturalWidth > 0")
         assert o.page.locator("#page-error").is_hidden()
-        cookies = {c["name"]: c for c in context.cookies()}
-        port = server.base.rsplit(":", 1)[1]
-        assert cookies[f"gankit_token_{port}"]["httpOnly"] and cookies[f"gankit_token_{port}"]["sameSite"] == "Strict"
+        token = server.url.split("#token=")[1]
+        assert "token" not in o.page.url and token not in o.page.evaluate("history.state + location.href")
+        assert o.page.evaluate("sessionStorage.getItem('gankit-token')") == token
+        assert o.page.evaluate("localStorage.length") == 0 and context.cookies() == []
         o.check_clean()
     finally:
         context.close()

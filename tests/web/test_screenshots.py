@@ -40,7 +40,7 @@ def test_screenshots_of_a_trained_run_and_a_study(browser, tmp_path):
         _, port, _ = server.address()
         base = f"http://127.0.0.1:{port}"
         context = browser.new_context(viewport={"width": 1280, "height": 900})
-        Opened(context, base, server.url.removeprefix(base)).close()  # the printed address: the cookie
+        Opened(context, base, server.url.removeprefix(base))  # the printed address, left open: the other tabs ask it
         listing = Opened(context, base, "/")
         listing.page.locator(f"tr[data-id='{run.name}']").wait_for()
         _screenshot(listing.page, "list")

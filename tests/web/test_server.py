@@ -26,7 +26,8 @@ with warnings.catch_warnings():  # starlette 1.x would rather use httpx2 than ht
 
 import gankit  # noqa: E402
 from gankit.runlock import DirectoryLock  # noqa: E402
-from gankit.web.server import MetricsTail, create_app  # noqa: E402
+from gankit.web.guard import CONTENT_SECURITY_POLICY  # noqa: E402
+from gankit.web.server import create_app  # noqa: E402
 
 # One worker for the whole module under `pytest -n 2 --dist loadgroup`: its runs are trained once.
 pytestmark = pytest.mark.xdist_group("web-server")
@@ -162,22 +163,6 @@ def test_the_stream_sends_the_rows_and_the_status(client):
     events = sse_events(response.text)
     assert events[0] == ("message", {"rows": client.get("/api/runs/tiny/metrics").json()["rows"]})
     assert ("status", {"status": "finished", "step": 20}) in events
-
-
-def test_the_stream_reads_only_whole_appended_lines_and_notices_a_rewrite(tmp_path):
-    path = tmp_path / "metrics.jsonl"
-    path.write_text('{"step": 0}\n{"step": 5')
-    tail = MetricsTail(path)
-    assert tail.read() == ([{"step": 0}], False)
-    with open(path, "a") as handle:
-        handle.write(', "d_loss": 1.0}\n{"step": 10}\n')
-    assert tail.read() == ([{"step": 5, "d_loss": 1.0}, {"step": 10}], False)
-    assert tail.read() == ([], False)
-    replaced = tmp_path / "new.jsonl"
-    replaced.write_text('{"step": 0}\n{"step": 5}\n')
-    os.replace(replaced, path)  # as a resume's truncate_after does
-    new, reset = tail.read()
-    assert reset and tail.rows == [{"step": 0}, {"step": 5}]
 
 
 def test_grid_pictures(client, lab):
@@ -362,24 +347,44 @@ def test_runs_from_a_terminal_cannot_be_stopped_here(client, lab):
 
 # ------------------------------------------------------------------ the token and the guard
 
-def test_with_a_token_every_request_needs_it(lab):
+def test_with_a_token_every_api_request_needs_it_in_the_authorization_header(lab):
     app = create_app(lab / "runs", lab / "studies", token="s3cret-token")
+    bearer = {"Authorization": "Bearer s3cret-token"}
     with TestClient(app) as anonymous:
-        for path in ("/api/runs", "/", "/api/runs/tiny/samples.png", "/static/common.js", "/nothing"):
-            assert "token" in one_line_error(anonymous.get(path), 401)
-        assert "wrong token" in one_line_error(anonymous.get("/api/runs?token=guess"), 401)
+        for path in ("/api/runs", "/api/runs/tiny", "/api/runs/tiny/samples.png", "/api/runs/tiny/grid/0.png",
+                     "/api/units", "/nothing", "/run/tiny/extra"):
+            assert "token is required" in one_line_error(anonymous.get(path), 401)
         assert "wrong token" in one_line_error(anonymous.get("/api/runs", headers={"Authorization": "Bearer no"}), 401)
-        assert anonymous.get("/api/runs", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
-        response = anonymous.get("/api/runs?token=s3cret-token")
-        assert response.status_code == 200
-        cookie = response.headers["set-cookie"]
-        assert cookie.startswith("gankit_token_80=s3cret-token") and "HttpOnly" in cookie
-        assert "SameSite=Strict" in cookie
-    with TestClient(app, cookies={"gankit_token_80": "s3cret-token"}) as with_cookie:
-        assert with_cookie.get("/api/runs").status_code == 200
-        assert with_cookie.get("/api/runs/tiny/stream?once=1").status_code == 200
+        # the token anywhere but the header opens nothing, and no answer sets a cookie
+        assert "token is required" in one_line_error(anonymous.get("/api/runs?token=s3cret-token"), 401)
+        for name in ("gankit_token", "gankit_token_80", "token"):
+            anonymous.cookies.set(name, "s3cret-token")
+        assert "token is required" in one_line_error(anonymous.get("/api/runs/tiny/stream?once=1"), 401)
+        anonymous.cookies.clear()
+        answers = [anonymous.get(path, headers=bearer) for path in ("/api/runs", "/api/runs/tiny/stream?once=1")]
+        answers += [anonymous.get(path) for path in ("/", "/run/tiny", "/toy", "/study/mini", "/static/common.js")]
+        for answer in answers:
+            assert answer.status_code == 200 and "set-cookie" not in answer.headers
     with pytest.raises(gankit.GankitError):
         create_app(lab / "runs", lab / "studies", token="has space")
+
+
+def test_pages_are_shells_without_data_and_every_answer_forbids_framing(lab):
+    """The pages and their scripts are the same for everyone (no run, no token in them); every
+    answer, refusals included, forbids framing and carries the strict policy."""
+    app = create_app(lab / "runs", lab / "studies", token="s3cret-token")
+    with TestClient(app) as anonymous:
+        shell = anonymous.get("/run/tiny")
+        assert shell.text == anonymous.get("/run/no-such-run").text  # nothing of the run is in the page
+        assert "tiny" not in shell.text and "s3cret" not in shell.text
+        for answer in (shell, anonymous.get("/"), anonymous.get("/static/common.js"), anonymous.get("/api/runs"),
+                       anonymous.get("/api/runs", headers={"Authorization": "Bearer s3cret-token"})):
+            assert answer.headers["x-frame-options"] == "DENY"
+            assert answer.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+            assert answer.headers["x-content-type-options"] == "nosniff"
+            assert answer.headers["referrer-policy"] == "no-referrer"
+        assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY and "'unsafe-inline'" not in CONTENT_SECURITY_POLICY
+        assert anonymous.post("/", json={}).status_code == 401  # only GET and HEAD of a page are public
 
 
 def test_a_loopback_server_answers_only_to_loopback_names_and_same_origin_changes(lab):

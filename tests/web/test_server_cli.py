@@ -80,11 +80,11 @@ def test_serve_on_another_host_prints_its_token(tmp_path):
     try:
         host, port, token = server.address()
         assert host == "0.0.0.0" and len(token) >= 20
-        server.line_with("needs its token")
+        server.line_with("keeps its token in that browser tab alone")
         base = f"http://127.0.0.1:{port}"
         refused = httpx.get(f"{base}/api/runs", timeout=30)
         assert refused.status_code == 401 and "token" in refused.json()["error"]
-        assert httpx.get(f"{base}/api/runs?token={token}", timeout=30).status_code == 200
+        assert httpx.get(f"{base}/api/runs?token={token}", timeout=30).status_code == 401  # a header or nothing
         assert httpx.get(f"{base}/api/runs", headers={"Authorization": f"Bearer {token}"}, timeout=30).status_code == 200
     finally:
         server.stop()
@@ -111,7 +111,8 @@ def test_a_given_token_from_the_environment_or_the_command_line(tmp_path):
         assert token == "from-the-environment"
         assert not any("visible to every account" in line for line in server.seen)
         base = f"http://127.0.0.1:{port}"
-        assert httpx.get(f"{base}/api/runs?token=from-the-environment", timeout=30).status_code == 200
+        bearer = {"Authorization": "Bearer from-the-environment"}
+        assert httpx.get(f"{base}/api/runs", headers=bearer, timeout=30).status_code == 200
     finally:
         server.stop()
     server = Server("--token", "on-the-command-line", "--runs-dir", str(tmp_path / "runs"), "--studies-dir", str(tmp_path))

@@ -68,14 +68,16 @@ def _evaluator(cfg: RunConfig, make_evaluator: Optional[EvaluatorFactory]) -> Op
 
 def new_run(preset: Optional[str], overrides: list[str], *, name: Optional[str] = None,
             runs_root: Path = Path("runs"), make_evaluator: Optional[EvaluatorFactory] = None,
-            processes: Optional[Processes] = None, modules: Modules = None) -> Session:
+            processes: Optional[Processes] = None, modules: Modules = None,
+            config: Optional[RunConfig] = None) -> Session:
     """Validate a preset with overrides, load its data, set up evaluation (``make_evaluator``,
     when ``eval.every`` is set), then create its run directory (process 0 only). ``modules``:
-    ready-made (G, D) to train instead of model.arch's (recorded as model.arch=modules)."""
+    ready-made (G, D) to train instead of model.arch's (recorded as model.arch=modules).
+    ``config``: a validated config to train instead of the preset's (then no overrides)."""
     processes = processes or launched_processes()
     if name is not None:
         check_run_name(name)
-    cfg = build_config(preset, overrides)
+    cfg = config.model_copy(deep=True) if config is not None else build_config(preset, overrides)
     if modules is not None:
         cfg.model.arch = READY_MADE_ARCH
     device, spec, batches, gan = prepare(cfg, processes, modules)
@@ -98,17 +100,20 @@ def new_run(preset: Optional[str], overrides: list[str], *, name: Optional[str] 
 
 
 def resume_run(run_dir: Path, overrides: list[str], make_evaluator: Optional[EvaluatorFactory] = None,
-               processes: Optional[Processes] = None, modules: Modules = None) -> Session:
+               processes: Optional[Processes] = None, modules: Modules = None,
+               config: Optional[RunConfig] = None) -> Session:
     """Reload a run from its last checkpoint, with optional overrides (e.g. more steps).
-    A run trained on ready-made modules needs fresh ``modules`` of the same classes."""
+    A run trained on ready-made modules needs fresh ``modules`` of the same classes.
+    ``config``: a validated config to continue with instead of reading the run's config.yaml
+    (then no overrides): what a caller checked is what trains."""
     processes = processes or launched_processes()
     run = RunDir(run_dir)
-    cfg = load_run_config(run.path, overrides)
+    cfg = config.model_copy(deep=True) if config is not None else load_run_config(run.path, overrides)
     lock = DirectoryLock(run.path).acquire() if processes.writer else None
     try:
         if processes.writer:
             remove_stale_temps(run.path)  # left by a process killed mid-write; we alone write here now
-        started = run.last_checkpoint.is_file()
+        started = run.is_file(run.last_checkpoint)
         payload = read_checkpoint(run.last_checkpoint) if started else None
         device, spec, batches, gan = prepare(cfg, processes, modules)
         step = restore(gan, payload, device, run.last_checkpoint, processes.rank, processes.world_size) if started else 0

@@ -2,14 +2,14 @@
 
 A run's id is its folder's name in the runs folder, or ``STUDY:RUN`` for ``STUDIES/STUDY/runs/RUN``.
 An id from a request is only ever looked up among the names a listing of those folders gives
-(:meth:`Index.find`); no path from a request is joined onto a folder.
+(:meth:`Index.find`); no path from a request is joined onto a folder. Every file is read through
+:class:`RunDir` / :class:`StudyDir` anchored at the runs or studies folder, so no link below
+those folders (a run folder, a picture, a summary) is ever followed.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import re
 import threading
 from dataclasses import dataclass
@@ -19,6 +19,7 @@ from typing import Any, Callable, Optional
 import yaml
 
 from gankit.errors import UserError
+from gankit.fsutil import list_below, stat_below
 from gankit.rundir import RunDir, StudyDir
 from gankit.rundir.study import study_run_arm
 
@@ -33,23 +34,26 @@ def valid_name(name: object) -> bool:
             and not any(c in name for c in ("/", "\\", "\0")))
 
 
-def _entries(folder: Path) -> list[str]:
-    """The valid names in ``folder`` (none when it is missing or unreadable)."""
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return []
-    return [name for name in names if valid_name(name)]
+def _entries(anchor: Path, folder: Path) -> list[str]:
+    """The valid names of the real folders (no links) in ``folder``, reached from ``anchor``."""
+    return [name for name in list_below(anchor, folder, files=False, folders=True) if valid_name(name)]
 
 
 @dataclass(frozen=True)
 class RunRef:
-    """One run directory the server knows: its id, name, study (or None) and folder."""
+    """One run directory the server knows: its id, name, study (or None), folder, and the
+    folder its reads are anchored at (the runs or the studies folder)."""
 
     id: str
     name: str
     study: Optional[str]
     path: Path
+    anchor: Path
+
+    @property
+    def run(self) -> RunDir:
+        """Its files, read without following links below the anchor."""
+        return RunDir(self.path, self.anchor)
 
 
 class FileCache:
@@ -60,17 +64,17 @@ class FileCache:
         self._lock = threading.Lock()
         self._limit = limit
 
-    def get(self, path: Path, parse: Callable[[Path], Any], kind: str = "") -> Any:
-        """``parse(path)``, from the cache when the file has not changed; FileNotFoundError when
-        it is missing."""
-        stat = path.stat()
+    def get(self, anchor: Path, path: Path, parse: Callable[[], Any], kind: str = "") -> Any:
+        """``parse()`` (which reads ``path``), from the cache when the file has not changed;
+        FileNotFoundError when it is missing or a link below ``anchor``."""
+        stat = stat_below(anchor, path)
         stamp = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
         key = (kind, str(path))
         with self._lock:
             hit = self._items.get(key)
         if hit is not None and hit[0] == stamp:
             return hit[1]
-        value = parse(path)
+        value = parse()
         with self._lock:
             if len(self._items) >= self._limit:
                 self._items.clear()
@@ -78,21 +82,10 @@ class FileCache:
         return value
 
 
-def _yaml_mapping(path: Path) -> dict:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise UserError(f"{path.name} is not a mapping")
-    return data
-
-
-def _json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _loss_rows(path: Path) -> list[dict]:
-    table = RunDir(path.parent).loss_table()
+def _loss_rows(run: RunDir) -> list[dict]:
+    table = run.loss_table()
     if table is None:
-        raise ValueError(f"{path} cannot be read")
+        raise ValueError(f"{run.loss_table_csv} cannot be read")
     return [{key: (int(value) if key == "step" else value if value is not None and math.isfinite(value) else None)
              for key, value in row.items()} for row in table.rows]
 
@@ -108,29 +101,33 @@ class Index:
 
     # ---- finding runs ----
     def _plain(self, name: str) -> Optional[RunRef]:
-        path = self.runs_dir / name
-        if RunDir(path).exists():
-            return RunRef(name, name, None, path)
-        return None
+        ref = RunRef(name, name, None, self.runs_dir / name, self.runs_dir)
+        return ref if ref.run.exists() else None
+
+    def study(self, path: Path) -> StudyDir:
+        """The study folder ``path`` of the studies folder, read without following links."""
+        return StudyDir(path, self.studies_dir)
 
     def study_dirs(self) -> dict[str, Path]:
         """The study folders by name (folders of studies_dir with a study.yaml or summary.json)."""
         found = {}
-        for name in sorted(_entries(self.studies_dir)):
+        for name in sorted(_entries(self.studies_dir, self.studies_dir)):
             path = self.studies_dir / name
-            if StudyDir(path).exists():
+            if self.study(path).exists():
                 found[name] = path
         return found
 
     def _study_runs(self, study: str, path: Path) -> list[RunRef]:
-        folder = StudyDir(path).runs
-        return [RunRef(f"{study}:{name}", name, study, folder / name) for name in sorted(_entries(folder))
-                if RunDir(folder / name).exists()]
+        folder = self.study(path)
+        refs = [RunRef(f"{study}:{name}", name, study, folder.runs / name, self.studies_dir)
+                for name in sorted(folder.run_names()) if valid_name(name)]
+        return [ref for ref in refs if ref.run.exists()]
 
     def runs(self) -> list[RunRef]:
         """Every run directory: those of runs_dir (newest first), then the studies' runs."""
-        plain = [ref for ref in (self._plain(name) for name in _entries(self.runs_dir)) if ref is not None]
-        plain.sort(key=lambda ref: (-_mtime(RunDir(ref.path).config), ref.name))
+        plain = [ref for ref in (self._plain(name) for name in _entries(self.runs_dir, self.runs_dir))
+                 if ref is not None]
+        plain.sort(key=lambda ref: (-_mtime(ref.run), ref.name))
         seen = {ref.id for ref in plain}
         studied = []
         for study, path in self.study_dirs().items():
@@ -141,7 +138,7 @@ class Index:
         """The run with this id, looked up among the listed folders; None if there is none."""
         if not isinstance(run_id, str) or not run_id or "\0" in run_id:
             return None
-        if valid_name(run_id) and run_id in _entries(self.runs_dir):
+        if valid_name(run_id) and run_id in _entries(self.runs_dir, self.runs_dir):
             ref = self._plain(run_id)
             if ref is not None:
                 return ref
@@ -149,10 +146,10 @@ class Index:
         if not colon or not valid_name(study) or not valid_name(name):
             return None
         path = self.study_dirs().get(study)
-        if path is None or name not in _entries(StudyDir(path).runs):
+        if path is None or name not in self.study(path).run_names():
             return None
-        run = StudyDir(path).run(name)
-        return RunRef(run_id, name, study, run.path) if run.exists() else None
+        ref = RunRef(run_id, name, study, self.study(path).runs / name, self.studies_dir)
+        return ref if ref.run.exists() else None
 
     def find_by_path(self, path: Path) -> Optional[RunRef]:
         """The listed run whose folder is ``path`` (after resolving both)."""
@@ -171,39 +168,42 @@ class Index:
     # ---- reading runs ----
     def config(self, ref: RunRef) -> dict:
         """config.yaml as plain data."""
-        return self.files.get(RunDir(ref.path).config, _yaml_mapping, "config")
+        run = ref.run
+        return self.files.get(run.anchor, run.config, run.config_data, "config")
 
     def records(self, ref: RunRef) -> list[dict]:
         """The rows of metrics.jsonl ([] before the first)."""
+        run = ref.run
         try:
-            return self.files.get(RunDir(ref.path).metrics, lambda p: RunDir(p.parent).records(), "metrics")
+            return self.files.get(run.anchor, run.metrics, run.records, "metrics")
         except FileNotFoundError:
             return []
 
     def status(self, ref: RunRef, steps: int, records: list[dict]) -> str:
         """running (a process holds the run's lock), diverged, finished or stopped, as
         :meth:`gankit.rundir.RunDir.status` says (on the cached files)."""
-        return RunDir(ref.path).status(steps, records, self.finished_step(ref))
+        return ref.run.status(steps, records, self.finished_step(ref))
 
     def finished_step(self, ref: RunRef) -> Optional[int]:
         """The step of the run's exported generator, if it has one (None also for a damaged
         export, which gankit writes anew on resume)."""
-        run = RunDir(ref.path)
+        run = ref.run
         try:
-            return self.files.get(run.generator, lambda _: run.exported_step(), "generator")
+            return self.files.get(run.anchor, run.generator, run.exported_step, "generator")
         except (OSError, UserError):
             return None
 
     def loss_table(self, ref: RunRef) -> list[dict]:
         """loss_table.csv as rows of numbers ([] when there is none)."""
+        run = ref.run
         try:
-            return self.files.get(RunDir(ref.path).loss_table_csv, _loss_rows, "losses")
+            return self.files.get(run.anchor, run.loss_table_csv, lambda: _loss_rows(run), "losses")
         except (OSError, ValueError):
             return []
 
     def grids(self, ref: RunRef) -> dict[int, Path]:
         """The saved sample pictures by step."""
-        return RunDir(ref.path).grids()
+        return ref.run.grids()
 
     def summary(self, ref: RunRef, preset: Optional[str] = None) -> dict:
         """What the run list shows of one run."""
@@ -214,7 +214,7 @@ class Index:
             records = self.records(ref)
             steps = int(config["train"]["steps"])
         except FileNotFoundError:
-            entry["error"] = f"{RunDir(ref.path).config.name} is missing"
+            entry["error"] = f"{ref.run.config.name} is missing"
             return entry
         except (UserError, ValueError, KeyError, TypeError, OSError, yaml.YAMLError) as err:
             entry["error"] = _one_line(err)
@@ -254,8 +254,8 @@ class Index:
         if path is None:
             return None
         try:
-            spec = self.files.get(StudyDir(path).spec, _yaml_mapping, "study")
-        except (OSError, UserError, yaml.YAMLError):
+            spec = self._spec(self.study(path))
+        except OSError:
             return None
         arm_name = study_run_arm(ref.name)
         for arm in spec.get("arms") or []:
@@ -265,6 +265,10 @@ class Index:
         return str(base) if base else None
 
     # ---- studies ----
+    def _spec(self, study: StudyDir) -> dict:
+        """study.yaml as plain data ({} when it is not a mapping)."""
+        return self.files.get(study.anchor, study.spec, study.spec_data, "study")
+
     def studies(self) -> list[dict]:
         """Every study folder: its name, title, question, arms with their run ids, and summary."""
         return [self._study(name, path) for name, path in self.study_dirs().items()]
@@ -272,14 +276,14 @@ class Index:
     def _study(self, name: str, path: Path) -> dict:
         spec: dict = {}
         summary = None
-        study_dir = StudyDir(path)
+        study_dir = self.study(path)
         try:
-            spec = self.files.get(study_dir.spec, _yaml_mapping, "study")
-        except (OSError, UserError, yaml.YAMLError):
+            spec = self._spec(study_dir)
+        except OSError:
             pass
         try:
-            summary = self.files.get(study_dir.summary, _json, "summary")
-        except (OSError, ValueError):
+            summary = self.files.get(study_dir.anchor, study_dir.summary, study_dir.summary_data, "summary")
+        except (OSError, UserError):
             pass
         if not isinstance(summary, dict):
             summary = None
@@ -332,9 +336,9 @@ class Index:
                 "runs": [ref.id for ref in runs], "summary": summary}
 
 
-def _mtime(path: Path) -> float:
+def _mtime(run: RunDir) -> float:
     try:
-        return path.stat().st_mtime
+        return run.stat(run.config).st_mtime
     except OSError:
         return 0.0
 
@@ -344,6 +348,6 @@ def _one_line(err: BaseException) -> str:
     return text[0] if text else type(err).__name__
 
 
-def has_generator(path: Path) -> bool:
+def has_generator(ref: RunRef) -> bool:
     """Whether a run has weights to sample from (the exported generator or a checkpoint)."""
-    return RunDir(path).has_weights()
+    return ref.run.has_weights()

@@ -40,26 +40,25 @@ class Generators:
         self._real: dict[tuple, torch.Tensor] = {}
         self.lock = threading.RLock()  # one sampling at a time: modules are shared between requests
 
-    def get(self, run_dir: Path, cfg: RunConfig, raw: bool, name: str) -> torch.nn.Module:
-        """G of the run in ``run_dir`` (the weight average unless ``raw``), loaded once per
-        version of its weights file."""
+    def get(self, run: RunDir, cfg: RunConfig, raw: bool, name: str) -> torch.nn.Module:
+        """G of the run (the weight average unless ``raw``), loaded once per version of its
+        weights file, read without following links below the run's anchor."""
         from gankit.sampling import load_generator
 
-        run = RunDir(run_dir)
         last = run.last_checkpoint.relative_to(run.path)
-        source = run.generator if run.generator.is_file() and not raw else run.last_checkpoint
+        source = run.generator if run.is_file(run.generator) and not raw else run.last_checkpoint
         try:
-            stat = source.stat()
+            stat = run.stat(source)
         except FileNotFoundError:
             needs = last if raw else f"{run.generator.name} or {last}"
             raise Conflict(f"run {name} has no trained generator yet ({needs})") from None
-        folder = str(run_dir.resolve())
+        folder = str(run.path.absolute())
         key = (folder, raw, source.name, stat.st_mtime_ns, stat.st_size, stat.st_ino)
         with self.lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-            generator = load_generator(run_dir, cfg, raw=raw)
+            generator = load_generator(run, cfg, raw=raw)
             for old in [k for k in self._items if k[0] == folder and k[1] == raw]:
                 del self._items[old]
             self._items[key] = generator
@@ -67,13 +66,13 @@ class Generators:
                 self._items.popitem(last=False)
             return generator
 
-    def real_points(self, run_dir: Path, cfg: RunConfig) -> Optional[torch.Tensor]:
+    def real_points(self, run: RunDir, cfg: RunConfig) -> Optional[torch.Tensor]:
         """Some of a points run's training data (drawn under its samples); None for other kinds."""
         from gankit.data import load_samples, sample_spec
 
         if sample_spec(cfg.data).kind != "points":
             return None
-        key = (str(run_dir.resolve()), cfg.data.source, cfg.data.count, cfg.data.limit)
+        key = (str(run.path.absolute()), cfg.data.source, cfg.data.count, cfg.data.limit)
         with self.lock:
             if key not in self._real:
                 if len(self._real) > 16:
@@ -125,14 +124,14 @@ def sample_request(query) -> SampleRequest:
                          n=_int(query, "n", 64, 1, MAX_SAMPLES), raw=_flag(query, "raw"))
 
 
-def draw(cache: Generators, run_dir: Path, cfg: RunConfig, request: SampleRequest,
+def draw(cache: Generators, run: RunDir, cfg: RunConfig, request: SampleRequest,
          name: str) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
     """``n`` samples (model units) of the run's G and their labels, as `gankit sample` draws them."""
     from gankit.sampling import sample_inputs
 
     latent = parse_prior(request.prior or cfg.train.prior)
     with cache.lock:
-        generator = cache.get(run_dir, cfg, request.raw, name)
+        generator = cache.get(run, cfg, request.raw, name)
         with _query_words():
             z, labels = sample_inputs(latent, request.n, cfg.model.z_dim, generator.num_classes,
                                       label=request.label, seed=request.seed, run_dir=Path(name))
@@ -141,26 +140,26 @@ def draw(cache: Generators, run_dir: Path, cfg: RunConfig, request: SampleReques
     return samples, labels
 
 
-def png(cache: Generators, run_dir: Path, cfg: RunConfig, request: SampleRequest, name: str) -> bytes:
+def png(cache: Generators, run: RunDir, cfg: RunConfig, request: SampleRequest, name: str) -> bytes:
     """samples.png: an image grid (one row per class when conditional and no label), sequence
     plots, or a scatter over real points."""
     from gankit.data import sample_spec
 
-    samples, labels = draw(cache, run_dir, cfg, request, name)
+    samples, labels = draw(cache, run, cfg, request, name)
     kind = sample_spec(cfg.data).kind
     if kind == "images":
         # every class in turn: one row per class; one class (or none): a square grid
         nrow = int(torch.bincount(labels).max()) if labels is not None and request.label is None else None
         return image_grid_png(samples, nrow)
-    return view_png(kind, samples, cache.real_points(run_dir, cfg) if kind == "points" else None)
+    return view_png(kind, samples, cache.real_points(run, cfg) if kind == "points" else None)
 
 
-def samples_json(cache: Generators, run_dir: Path, cfg: RunConfig, request: SampleRequest, name: str) -> dict:
+def samples_json(cache: Generators, run: RunDir, cfg: RunConfig, request: SampleRequest, name: str) -> dict:
     """samples.json: the samples in the data's units (as `gankit sample --npy`), and their labels."""
     from gankit.data import sample_spec
     from gankit.sampling import in_data_units
 
-    samples, labels = draw(cache, run_dir, cfg, request, name)
+    samples, labels = draw(cache, run, cfg, request, name)
     values = np.round(in_data_units(cfg, samples).numpy().astype(np.float64), 5)
     values[~np.isfinite(values)] = np.nan
     return {"kind": sample_spec(cfg.data).kind, "samples": _nested(values),
@@ -178,7 +177,7 @@ def _nested(values: np.ndarray):
     return clean(out)
 
 
-def interpolation_png(cache: Generators, run_dir: Path, cfg: RunConfig, query, name: str) -> bytes:
+def interpolation_png(cache: Generators, run: RunDir, cfg: RunConfig, query, name: str) -> bytes:
     """G's samples along the way between the latent codes of two seeds: spherical for normal
     priors (around the prior's mean), straight for the others; one strip of ``frames``."""
     from gankit.data import sample_spec
@@ -192,7 +191,7 @@ def interpolation_png(cache: Generators, run_dir: Path, cfg: RunConfig, query, n
     prior_text = (query.get("prior") or "").strip() or cfg.train.prior
     latent = parse_prior(prior_text)
     with cache.lock:
-        generator = cache.get(run_dir, cfg, raw, name)
+        generator = cache.get(run, cfg, raw, name)
         if generator.num_classes and label is None:
             label = 0
         with _query_words():
@@ -203,7 +202,7 @@ def interpolation_png(cache: Generators, run_dir: Path, cfg: RunConfig, query, n
     kind = sample_spec(cfg.data).kind
     if kind == "images":
         return image_grid_png(samples, frames)
-    return view_png(kind, samples, cache.real_points(run_dir, cfg) if kind == "points" else None)
+    return view_png(kind, samples, cache.real_points(run, cfg) if kind == "points" else None)
 
 
 @contextlib.contextmanager

@@ -1,10 +1,11 @@
 """The web lab's HTTP side: :func:`create_app` (a Starlette app over a runs folder and a
 studies folder) and :func:`serve` (``gankit serve``).
 
-Every answer that is not a success is JSON ``{"error": "one line"}``. Runs are found only by
-looking their id up among the listed run folders (:class:`gankit.web.runs.Index`); training
-happens in ``gankit train`` processes (:class:`gankit.web.launcher.Launcher`), the toy lab in
-worker processes (:class:`gankit.web.toys.ToySessions`), never in the server.
+Every answer that is not a success is JSON ``{"error": "one line"}``; every request passes
+:class:`gankit.web.guard.Guard` first. Runs are found only by looking their id up among the
+listed run folders (:class:`gankit.web.runs.Index`); training happens in ``gankit train``
+processes (:class:`gankit.web.launcher.Launcher`), the toy lab in worker processes
+(:class:`gankit.web.toys.ToySessions`), never in the server.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import http
 import json
-import os
-import re
 import secrets
 import socket
 import sys
@@ -21,40 +20,32 @@ import traceback
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Callable, Optional
-from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from gankit.errors import EXIT_INTERRUPTED, MachineError, UserError
-from gankit.rundir import RunDir
+from gankit.rundir import MetricsTail
 from gankit.runlock import LockHeld, is_locked
 from gankit.web import sample_pictures
+from gankit.web.guard import LOOPBACK_HOSTS, Guard, check_token, error, is_loopback
 from gankit.web.isolated import Isolation, check_package_names, strip_working_folder
-from gankit.web.launcher import Conflict, Launch, Launcher
+from gankit.web.launcher import Conflict, Launch, Launcher, TooManyTrainings
+from gankit.web.limits import (MAX_BODY, MAX_DEPTH, MAX_NAME, MAX_OVERRIDE_CHARS, MAX_OVERRIDES, check_run_limits,
+                               json_depth)
 from gankit.web.runs import Index, RunRef, has_generator, valid_name
 from gankit.web.toys import ToyFailed, ToySessions, TooManyToys
 
 STATIC = Path(__file__).resolve().parent / "static"
-COOKIE = "gankit_token"  # + "_PORT"
-CSRF_HEADER = "X-Gankit-Csrf"
-SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-MAX_BODY = 64 << 10  # the largest request: a toy of 50 drawn points, or a launch with its overrides
-MAX_QUERY = 2048
-MAX_OVERRIDES = 100
-MAX_OVERRIDE_CHARS = 1000
-MAX_NAME = 100
 STREAM_POLL_S = 0.5
 KEEP_ALIVE_S = 15.0
 HOUSEKEEPING_S = 15.0
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-TOKEN_CHARS = re.compile(r"^[A-Za-z0-9._~+/=-]+$")
 NEW_RUN_FIELDS = ("preset", "overrides", "name")
 
 
@@ -62,35 +53,30 @@ class Unreadable(UserError):
     """A run's files cannot be read (a corrupt metrics line, a broken config): HTTP 500 with the line."""
 
 
-def _error(status: int, message: str, headers: Optional[dict] = None) -> JSONResponse:
-    return JSONResponse({"error": " ".join(str(message).split()) or http.HTTPStatus(status).phrase},
-                        status_code=status, headers=headers)
-
-
-# ---------------------------------------------------------------- errors and the guard
+# ---------------------------------------------------------------- errors
 
 async def _http_error(request: Request, exc: HTTPException) -> Response:
     detail = exc.detail
     if detail == http.HTTPStatus(exc.status_code).phrase:
         detail = {404: f"not found: {request.url.path}",
                   405: f"method {request.method} is not allowed for {request.url.path}"}.get(exc.status_code, detail)
-    return _error(exc.status_code, detail, headers=getattr(exc, "headers", None))
+    return error(exc.status_code, detail, headers=getattr(exc, "headers", None))
 
 
 async def _user_error(request: Request, exc: UserError) -> Response:
     if isinstance(exc, (Conflict, LockHeld)):
         status = 409
-    elif isinstance(exc, TooManyToys):
+    elif isinstance(exc, (TooManyToys, TooManyTrainings)):
         status = 429
     elif isinstance(exc, (MachineError, Unreadable)):
         status = 500
     else:
         status = 400
-    return _error(status, str(exc))
+    return error(status, str(exc))
 
 
 async def _toy_failed(request: Request, exc: ToyFailed) -> Response:
-    return _error(500, f"internal error: {exc} (in the toy's worker)")
+    return error(500, f"internal error: {exc} (in the toy's worker)")
 
 
 class CatchAll:
@@ -121,118 +107,7 @@ class CatchAll:
             traceback.print_exc(file=sys.stderr)
             sys.stderr.flush()
             if not started:
-                await _error(500, f"internal error: {type(err).__name__}")(scope, receive, send)
-
-
-def _hostname(host_header: str) -> str:
-    """The host of a Host header or an origin's netloc, without port, lower-case."""
-    host = host_header.strip().lower()
-    if host.startswith("["):
-        return host[1:host.find("]")] if "]" in host else host
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-
-
-def _port_of(scope) -> str:
-    """The port the client addressed (from the Host header; the listening port otherwise)."""
-    host = Headers(scope=scope).get("host", "")
-    tail = host.rsplit("]", 1)[-1] if host.startswith("[") else host
-    if ":" in tail and tail.rsplit(":", 1)[1].isdigit():
-        return tail.rsplit(":", 1)[1]
-    server = scope.get("server") or (None, 80)
-    return str(server[1] or 80)
-
-
-def cookie_name(scope) -> str:
-    """The token cookie of the server this request addressed: one name per port, since a
-    browser sends a host's cookies to every port of it (two servers must not share one)."""
-    return f"{COOKIE}_{_port_of(scope)}"
-
-
-class Guard:
-    """What every request must pass, in this order:
-
-    1. the Host header: a loopback server answers only to loopback names (no DNS rebinding);
-    2. the token, when the server has one (``Authorization: Bearer``, ``?token=``, or the
-       HttpOnly, SameSite=Strict cookie that ``?token=`` sets): 401 without it;
-    3. for requests that change something (POST, DELETE): ``Content-Type: application/json``,
-       and either an Origin of this server or, without an Origin, the page's CSRF token
-       (header ``X-Gankit-Csrf``, from ``GET /api/session``) or the token in an Authorization
-       header (which no other site can make a browser send): 403 otherwise;
-    4. a bounded query string (414).
-    """
-
-    def __init__(self, app, token: Optional[str], allowed_hosts: Optional[tuple[str, ...]], csrf: str):
-        self.app = app
-        self.token = token
-        self.allowed_hosts = allowed_hosts
-        self.csrf = csrf
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request = Request(scope)
-        host = request.headers.get("host", "")
-        if self.allowed_hosts is not None and _hostname(host) not in self.allowed_hosts:
-            await _error(403, f"this server answers only to {', '.join(self.allowed_hosts)} "
-                              f"(the request named host '{host}')")(scope, receive, send)
-            return
-        by_header, from_query = False, None
-        if self.token is not None:
-            refusal, by_header, from_query = self._check_token(request)
-            if refusal is not None:
-                await _error(401, refusal, headers={"WWW-Authenticate": "Bearer"})(scope, receive, send)
-                return
-        if request.method not in SAFE_METHODS:
-            refusal = self._check_write(request, by_header)
-            if refusal is not None:
-                await _error(403, refusal)(scope, receive, send)
-                return
-        if len(scope.get("query_string") or b"") > MAX_QUERY:
-            await _error(414, f"the query string is longer than {MAX_QUERY} bytes")(scope, receive, send)
-            return
-        if from_query is None:
-            await self.app(scope, receive, send)
-            return
-        cookie = f"{cookie_name(scope)}={self.token}; HttpOnly; SameSite=Strict; Path=/".encode("latin-1")
-
-        async def with_cookie(message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie)]}
-            await send(message)
-
-        await self.app(scope, receive, with_cookie)
-
-    def _check_token(self, request: Request) -> tuple[Optional[str], bool, Optional[str]]:
-        """(why the request is refused or None, whether the Authorization header carried the
-        token, the token of ?token= when that carried it)."""
-        expected = self.token.encode()
-        authorization = request.headers.get("authorization", "")
-        bearer = authorization[7:].strip() if authorization[:7].lower() == "bearer " else None
-        query = request.query_params.get("token")
-        cookie = request.cookies.get(cookie_name(request.scope))
-        given = [c for c in (bearer, query, cookie) if c is not None]
-        matches = [c is not None and secrets.compare_digest(c.encode(), expected) for c in (bearer, query, cookie)]
-        if not any(matches):
-            return ("wrong token" if given else "a token is required: open the address gankit serve printed "
-                    "(it ends in ?token=...)"), False, None
-        return None, matches[0], query if matches[1] else None
-
-    def _check_write(self, request: Request, by_header: bool) -> Optional[str]:
-        """Why a request that changes something is refused, or None."""
-        media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if media != "application/json":
-            return f"{request.method} requests must send Content-Type: application/json (got '{media or 'none'}')"
-        origin = request.headers.get("origin")
-        if origin is not None:
-            if origin == "null" or urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower():
-                return "cross-origin request refused"
-            return None
-        csrf = request.headers.get(CSRF_HEADER)
-        if by_header or (csrf is not None and secrets.compare_digest(csrf.encode(), self.csrf.encode())):
-            return None
-        return (f"a request without an Origin header needs the page's {CSRF_HEADER} header "
-                "(GET /api/session) or the token in an Authorization header")
+                await error(500, f"internal error: {type(err).__name__}")(scope, receive, send)
 
 
 class StaticFolder:
@@ -253,11 +128,11 @@ class StaticFolder:
 class Lab:
     """What the routes share: the run index, the launcher, the generator cache and the toys."""
 
-    def __init__(self, runs_dir: Path, studies_dir: Path, toy_idle_s: float, isolation: Isolation, csrf: str):
+    def __init__(self, runs_dir: Path, studies_dir: Path, toy_idle_s: float, isolation: Isolation,
+                 max_trainings: Optional[int] = None):
         self.index = Index(runs_dir, studies_dir)
         self.isolation = isolation
-        self.csrf = csrf
-        self.launcher = Launcher(runs_dir, isolation)
+        self.launcher = Launcher(runs_dir, isolation, max_trainings)
         self.generators = sample_pictures.Generators()
         self.toys = ToySessions(isolation, idle_s=toy_idle_s)
 
@@ -276,10 +151,11 @@ class Lab:
             return None
         return launch
 
-    def run_config(self, ref: RunRef):
+    def run_config(self, ref: RunRef, overrides: list[str] = ()):
+        """The run's config (with ``overrides``), read without following links."""
         from gankit.config import load_run_config
 
-        return load_run_config(ref.path)
+        return load_run_config(ref.run, overrides)
 
     # ---- what is shown of a run ----
     def entry(self, ref: RunRef) -> dict:
@@ -295,9 +171,9 @@ class Lab:
             entry["status"] = _overlay(entry["status"], launch, alive)
             entry["pid"] = launch.process.pid
             entry["exit_code"] = launch.exit_code
-            error = None if alive else launch.error()
-            if error:
-                entry["error"] = error
+            failure = None if alive else launch.error()
+            if failure:
+                entry["error"] = failure
         return entry
 
     def pending_entry(self, launch: Launch) -> dict:
@@ -307,9 +183,9 @@ class Lab:
         entry = {"id": launch.id, "name": launch.name, "study": None, "preset": launch.preset, "step": 0,
                  "steps": launch.config.train.steps, "status": status, "last": None, "metrics": {},
                  "started_here": True, "pid": launch.process.pid, "exit_code": launch.exit_code}
-        error = None if alive else launch.error()
-        if error:
-            entry["error"] = error
+        failure = None if alive else launch.error()
+        if failure:
+            entry["error"] = failure
         return entry
 
     def status(self, ref: RunRef, records: list[dict]) -> str:
@@ -322,10 +198,6 @@ class Lab:
         return status if launch is None else _overlay(status, launch, launch.alive())
 
     # ---- routes ----
-    def session(self, request: Request) -> Response:
-        """What the page needs to make changes: the CSRF token it sends with every POST and DELETE."""
-        return JSONResponse({"csrf": self.csrf}, headers={"Cache-Control": "no-store"})
-
     def units(self, request: Request) -> Response:
         """What the page labels things with, from the registries: every logged quantity (label,
         short label, unit, chart) and every prior family (its form and parameters)."""
@@ -360,7 +232,7 @@ class Lab:
             detail = self.entry(ref)
             cfg = self.run_config(ref)
             detail.update({"config": self.index.config(ref), "grids": list(self.index.grids(ref)),
-                           "loss_table": self.index.loss_table(ref), "has_generator": has_generator(ref.path)})
+                           "loss_table": self.index.loss_table(ref), "has_generator": has_generator(ref)})
         spec = sample_spec(cfg.data)
         detail.update({"kind": spec.kind, "num_classes": (spec.num_classes or 0) if cfg.model.conditional != "none" else 0,
                        "z_dim": cfg.model.z_dim, "prior": cfg.train.prior, "objective": cfg.train.loss,
@@ -404,7 +276,7 @@ class Lab:
             chunks = []
             if ref is not None:
                 if tail is None:
-                    tail = MetricsTail(RunDir(ref.path).metrics)
+                    tail = MetricsTail(ref.run)
                 new, reset = await run_in_threadpool(tail.read)
                 if reset or not tail.announced:
                     chunks.append(_sse({"rows": tail.rows, **({"reset": True} if reset and tail.announced else {})}))
@@ -438,9 +310,13 @@ class Lab:
         ref = self.find(request.path_params["id"])
         step = request.path_params["step"]
         path = self.index.grids(ref).get(step)
-        if path is None:
+        try:
+            body = ref.run.read_bytes(path) if path is not None else None
+        except FileNotFoundError:
+            body = None
+        if body is None:
             raise HTTPException(404, f"run {ref.id} has no picture of step {step}")
-        return FileResponse(path, media_type="image/png")
+        return Response(body, media_type="image/png", headers={"Cache-Control": "no-store"})
 
     def _sampling(self, request: Request):
         ref = self.index.find(request.path_params["id"])
@@ -455,17 +331,17 @@ class Lab:
     def samples_png(self, request: Request) -> Response:
         ref, cfg = self._sampling(request)
         query = sample_pictures.sample_request(request.query_params)
-        body = sample_pictures.png(self.generators, ref.path, cfg, query, ref.id)
+        body = sample_pictures.png(self.generators, ref.run, cfg, query, ref.id)
         return Response(body, media_type="image/png", headers={"Cache-Control": "no-store"})
 
     def samples_json(self, request: Request) -> Response:
         ref, cfg = self._sampling(request)
         query = sample_pictures.sample_request(request.query_params)
-        return JSONResponse(sample_pictures.samples_json(self.generators, ref.path, cfg, query, ref.id))
+        return JSONResponse(sample_pictures.samples_json(self.generators, ref.run, cfg, query, ref.id))
 
     def interpolation_png(self, request: Request) -> Response:
         ref, cfg = self._sampling(request)
-        body = sample_pictures.interpolation_png(self.generators, ref.path, cfg, request.query_params, ref.id)
+        body = sample_pictures.interpolation_png(self.generators, ref.run, cfg, request.query_params, ref.id)
         return Response(body, media_type="image/png", headers={"Cache-Control": "no-store"})
 
     async def start_run(self, request: Request) -> Response:
@@ -493,6 +369,7 @@ class Lab:
             _check_new_name(check_run_name(name))
         cfg = build_config(preset, strings)
         self.isolation.check(cfg, "the request")
+        check_run_limits(cfg, "the request")
         base = name or cfg.name
         _check_new_name(check_run_name(base))
         return self.launcher.start_new(preset, strings, base, cfg)
@@ -511,16 +388,16 @@ class Lab:
         return JSONResponse({"id": launch.id, "pid": launch.process.pid}, status_code=202)
 
     def _resume_run(self, run_id: str, body: dict) -> Launch:
-        from gankit.config import override_strings
-        from gankit.config import READY_MADE_ARCH, load_run_config
+        from gankit.config import READY_MADE_ARCH, override_strings
 
         ref = self.find(run_id)
         holder = is_locked(ref.path)
         if self.launcher.running(run_id) or holder is not None:
             raise Conflict(f"run {run_id} is running" + (f" ({holder})" if holder else "") + "; stop it first")
         strings = override_strings(_override_list(body.get("overrides")))
-        cfg = load_run_config(ref.path, strings)
+        cfg = self.run_config(ref, strings)
         self.isolation.check(cfg, f"run {run_id} (with the request's overrides)")
+        check_run_limits(cfg, f"run {run_id} (with the request's overrides)")
         if cfg.model.arch == READY_MADE_ARCH:
             raise UserError(f"run {run_id} was trained on ready-made modules: resume it from Python, "
                             "gankit.train(resume=RUN, generator=G, discriminator=D)")
@@ -578,31 +455,32 @@ def _page(name: str) -> Callable:
         path = STATIC / name
         if not path.is_file():
             raise HTTPException(404, f"the page {name} is not installed (gankit/web/static/{name} is missing)")
-        return FileResponse(path, media_type="text/html", headers={"Cache-Control": "no-cache"})
+        return FileResponse(path, media_type="text/html", headers={"Cache-Control": "no-store"})
 
     return page
 
 
 def create_app(runs_dir, studies_dir, token: Optional[str] = None, *,
                allowed_hosts: Optional[tuple[str, ...]] = None, toy_idle_s: float = 600.0,
-               allow_imports: tuple[str, ...] = ()) -> Starlette:
-    """The web lab over ``runs_dir`` and ``studies_dir``. ``token``: every request must carry
-    it (``Authorization: Bearer``, ``?token=``, or the cookie that ``?token=`` sets); None only
-    for ``gankit serve --no-token``. ``allowed_hosts``: the only Host names answered (gankit
-    serve passes the loopback names when it listens on loopback); ``toy_idle_s``: a toy nobody
-    asks for this long is ended; ``allow_imports``: packages whose families (``model.arch=
-    package.module:Family``) runs started or sampled here may use."""
+               allow_imports: tuple[str, ...] = (), max_trainings: Optional[int] = None) -> Starlette:
+    """The web lab over ``runs_dir`` and ``studies_dir``. ``token``: every API request must
+    carry it in ``Authorization: Bearer`` (:class:`gankit.web.guard.Guard`); None only for
+    ``gankit serve --no-token``. ``allowed_hosts``: the only Host names answered (gankit serve
+    passes the loopback names when it listens on loopback); ``toy_idle_s``: a toy nobody asks
+    for this long is ended; ``allow_imports``: packages whose families (``model.arch=
+    package.module:Family``) runs started or sampled here may use; ``max_trainings``: how many
+    trainings started here may run at once (default: the cores). The server's own folder
+    ``runs_dir/.gankit-serve`` is made (or checked to be this account's) now."""
     if token is not None:
         check_token(token)
-    csrf = secrets.token_urlsafe(32)
-    lab = Lab(Path(runs_dir).absolute(), Path(studies_dir).absolute(), toy_idle_s, Isolation(allow_imports), csrf)
+    lab = Lab(Path(runs_dir).absolute(), Path(studies_dir).absolute(), toy_idle_s, Isolation(allow_imports),
+              max_trainings)
     routes = [
         Route("/", _page("index.html")),
         Route("/run/{id}", _page("run.html")),
         Route("/toy", _page("toy.html")),
         Route("/study/{name}", _page("study.html")),
         Mount("/static", app=StaticFolder(STATIC)),
-        Route("/api/session", lab.session),
         Route("/api/presets", lab.presets),
         Route("/api/units", lab.units),
         Route("/api/runs", lab.list_runs, methods=["GET"]),
@@ -633,64 +511,14 @@ def create_app(runs_dir, studies_dir, token: Optional[str] = None, *,
             task.cancel()
             await run_in_threadpool(lab.toys.close_all)
 
-    from starlette.middleware import Middleware
-
     app = Starlette(routes=routes, lifespan=lifespan,
-                    middleware=[Middleware(CatchAll), Middleware(Guard, token=token, allowed_hosts=allowed_hosts,
-                                                                csrf=csrf)],
+                    middleware=[Middleware(CatchAll), Middleware(Guard, token=token, allowed_hosts=allowed_hosts)],
                     exception_handlers={HTTPException: _http_error, UserError: _user_error, ToyFailed: _toy_failed})
     app.state.lab = lab
     return app
 
 
 # ---------------------------------------------------------------- helpers
-
-class MetricsTail:
-    """metrics.jsonl read as it grows: only the appended bytes each time, whole lines only."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.offset = 0
-        self.inode: Optional[int] = None
-        self.partial = b""
-        self.rows: list[dict] = []
-        self.announced = False
-
-    def read(self) -> tuple[list[dict], bool]:
-        """The rows appended since the last read, and whether the file was replaced or cut
-        (then ``rows`` holds the whole file anew)."""
-        try:
-            stat = os.stat(self.path)
-        except FileNotFoundError:
-            reset = bool(self.rows)
-            self.offset, self.inode, self.partial, self.rows = 0, None, b"", []
-            return [], reset
-        reset = False
-        if self.inode is not None and (stat.st_ino != self.inode or stat.st_size < self.offset):
-            reset = True
-            self.offset, self.partial, self.rows = 0, b"", []
-        self.inode = stat.st_ino
-        if stat.st_size <= self.offset:
-            return [], reset
-        with open(self.path, "rb") as handle:
-            handle.seek(self.offset)
-            chunk = handle.read(stat.st_size - self.offset)
-        self.offset += len(chunk)
-        lines = (self.partial + chunk).split(b"\n")
-        self.partial = lines.pop()
-        new = []
-        for line in lines:
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(row, dict):
-                new.append(row)
-        self.rows += new
-        return new, reset
-
 
 def _overlay(status: str, launch: Launch, alive: bool) -> str:
     """A run's status with what the server knows of the process it started for it: "starting"
@@ -743,9 +571,11 @@ async def _json_body(request: Request, fields: Optional[tuple[str, ...]]) -> dic
     raw = b"".join(chunks)
     if not raw.strip():
         return {}
+    if json_depth(raw) > MAX_DEPTH:
+        raise UserError(f"the request body nests deeper than {MAX_DEPTH} levels")
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise UserError("the request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise UserError("the request body must be a JSON object")
@@ -777,18 +607,6 @@ def _check_new_name(name: str) -> str:
     if not valid_name(name) or ":" in name:
         raise UserError(f"run name '{name}' is not a plain folder name (no '/', '\\', '..', ':', and no leading '.')")
     return name
-
-
-def check_token(token: str) -> str:
-    """``token`` if it can be a token (it travels in a cookie and a URL), else a UserError."""
-    if not token or not TOKEN_CHARS.match(token):
-        raise UserError("--token may hold only letters, digits and - . _ ~ + / = (and must not be empty)")
-    return token
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is reachable from this machine only."""
-    return host in LOOPBACK_HOSTS or host.startswith("127.")
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -829,10 +647,11 @@ NO_TOKEN_WARNING = ("gankit serve: WARNING: --no-token: every account on this ma
 
 def serve(runs_dir: Path, studies_dir: Path, *, host: str = "127.0.0.1", port: int = 8000,
           token: Optional[str] = None, no_token: bool = False, allow_imports: tuple[str, ...] = (),
-          say: Optional[Callable[[str], None]] = None) -> None:
+          max_trainings: Optional[int] = None, say: Optional[Callable[[str], None]] = None) -> None:
     """``gankit serve``: listen on host:port until Ctrl-C. Every request needs a token
     (``token``, or one generated per start), printed in the address; ``no_token`` (loopback
-    only) drops it. Nothing is opened (no browser)."""
+    only) drops it. At most ``max_trainings`` trainings at once (default: the cores). Nothing
+    is opened (no browser)."""
     import uvicorn
 
     say = say or (lambda text: print(text, flush=True))
@@ -842,23 +661,25 @@ def serve(runs_dir: Path, studies_dir: Path, *, host: str = "127.0.0.1", port: i
     port = sock.getsockname()[1]
     allowed = tuple(sorted({*LOOPBACK_HOSTS, host})) if is_loopback(host) else None
     try:
-        app = create_app(runs_dir, studies_dir, token=token, allowed_hosts=allowed, allow_imports=allow_imports)
+        app = create_app(runs_dir, studies_dir, token=token, allowed_hosts=allowed, allow_imports=allow_imports,
+                         max_trainings=max_trainings)
     except BaseException:
         sock.close()
         raise
     strip_working_folder()  # after create_app found the allowed packages where they are
     shown = f"[{host}]" if ":" in host else host
-    address = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    address = f"http://{shown}:{port}/" + (f"#token={token}" if token else "")
     say(f"gankit serve: runs from {runs_dir}, studies from {studies_dir}")
     say(f"gankit serve: listening on {address}")
     if token is None:
         print(NO_TOKEN_WARNING.format(address=address), file=sys.stderr, flush=True)
     else:
-        say("gankit serve: open the address above: every page and request needs its token (the first visit "
-            "sets a cookie)")
+        say("gankit serve: open the address above: the page keeps its token in that browser tab alone (no "
+            "cookie); scripts send the header Authorization: Bearer TOKEN")
     if allow_imports:
         say(f"gankit serve: runs may use families from: {', '.join(allow_imports)}")
-    say("gankit serve: Ctrl-C stops the server (trainings started from the page keep running)")
+    say(f"gankit serve: at most {app.state.lab.launcher.max_trainings} trainings at once; Ctrl-C stops the server "
+        "(trainings started from the page keep running)")
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=3)
     server = uvicorn.Server(config)
     server.run(sockets=[sock])

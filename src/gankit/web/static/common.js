@@ -1,8 +1,10 @@
 /* gankit serve: what every page shares.
  *
- * GK.api (JSON requests whose errors are one line), GK.el (DOM building), formatting, the
- * status badge and progress bar, GK.Chart (a uPlot chart fed with metrics rows) and
- * GK.PlayPanel (sampling a run's generator: prior, seed, class, count, interpolation).
+ * The token (kept in this tab's session storage, sent as a header with every request), GK.api
+ * (JSON requests whose errors are one line), GK.image (pictures fetched with the token),
+ * GK.stream (the server-sent events of a run, fetched with the token), GK.el (DOM building),
+ * formatting, the status badge and progress bar, GK.Chart (a uPlot chart fed with metrics rows)
+ * and GK.PlayPanel (sampling a run's generator: prior, seed, class, count, interpolation).
  * A classic script: it defines the global GK and nothing else.
  */
 "use strict";
@@ -19,6 +21,95 @@ const GK = (() => {
     const rest = location.pathname.slice(prefix.length).replace(/\/+$/, "");
     try { return decodeURIComponent(rest); } catch { return rest; }
   }
+
+  /* ---------- the token ----------
+     Nothing the browser sends by itself opens the API: no cookie (a host's cookies reach every
+     port of it, so any local account's web server would receive one). The address gankit serve
+     prints carries the token after "#" (never sent to a server); the page moves it into this
+     tab's session storage (no other port's page can read it) and cleans the address bar. A tab
+     opened later asks the lab's other tabs for it (a BroadcastChannel reaches this origin only),
+     or asks the person for it. */
+  const TOKEN_KEY = "gankit-token";
+  const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel("gankit-token") : null;
+  let token = "";
+  function tokenFromAddress() {
+    const hash = new URLSearchParams(location.hash.slice(1));
+    const query = new URLSearchParams(location.search);
+    const given = hash.get("token") || query.get("token");
+    if (hash.has("token") || query.has("token")) {
+      query.delete("token");
+      const search = query.toString();
+      history.replaceState(null, "", location.pathname + (search ? `?${search}` : ""));
+    }
+    return given || "";
+  }
+  function keepToken(value) {
+    token = value || "";
+    try {
+      if (token) sessionStorage.setItem(TOKEN_KEY, token); else sessionStorage.removeItem(TOKEN_KEY);
+    } catch { /* storage refused: the token lives as long as the page */ }
+  }
+  function storedToken() {
+    try { return sessionStorage.getItem(TOKEN_KEY) || ""; } catch { return ""; }
+  }
+  if (channel) {
+    channel.onmessage = (event) => {
+      if (event.data && event.data.ask && token) channel.postMessage({ token });
+    };
+  }
+  function askOtherTabs(ms) {
+    if (!channel) return Promise.resolve("");
+    return new Promise((resolve) => {
+      const listener = (event) => {
+        if (event.data && typeof event.data.token === "string") { finish(event.data.token); }
+      };
+      const finish = (value) => { channel.removeEventListener("message", listener); clearTimeout(timer); resolve(value); };
+      const timer = setTimeout(() => finish(""), ms);
+      channel.addEventListener("message", listener);
+      channel.postMessage({ ask: true });
+    });
+  }
+  /** A form at the top of the page that asks for the token (when this tab has none, or it was refused). */
+  let signInShown = null;
+  function askPerson(why) {
+    if (signInShown) return signInShown;
+    signInShown = new Promise((resolve) => {
+      const show = () => {
+        const input = el("input", { type: "password", id: "token-input", autocomplete: "off", "aria-label": "token",
+                                    placeholder: "the token gankit serve printed" });
+        const form = el("form", { id: "sign-in", class: "card sign-in" },
+          el("p", { text: why }),
+          el("p", { class: "muted small", text: "Open the address gankit serve printed (it ends in #token=...), or paste "
+                                                 + "its token here. The page keeps it in this tab only." }),
+          el("div", { class: "row" }, input, el("button", { type: "submit", text: "Open the lab" })));
+        form.addEventListener("submit", (event) => {
+          event.preventDefault();
+          if (!input.value.trim()) return;
+          keepToken(input.value.trim());
+          form.remove();
+          signInShown = null;
+          resolve(token);
+        });
+        (document.querySelector("main") || document.body).prepend(form);
+        input.focus();
+      };
+      if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", show); else show();
+    });
+    return signInShown;
+  }
+  /** The token of a tab that has none yet: another tab's, none for a server without one, or the person's. */
+  async function findToken() {
+    const found = await askOtherTabs(400);
+    if (found) { keepToken(found); return found; }
+    try {
+      if ((await fetch("/api/units", { credentials: "omit" })).ok) return "";  // gankit serve --no-token
+    } catch { /* unreachable: the requests will say so */ }
+    return askPerson("This page needs the lab's token.");
+  }
+  keepToken(tokenFromAddress() || storedToken());
+  let tokenReady = token ? Promise.resolve(token) : findToken();
+  /** The headers that carry the token. */
+  const authorization = () => (token ? { Authorization: `Bearer ${token}` } : {});
 
   /* ---------- requests ---------- */
   class ApiError extends Error {
@@ -38,38 +129,69 @@ const GK = (() => {
     } catch { /* not JSON */ }
     return new ApiError(`${resp.status} ${resp.statusText || "error"} (${resp.url.replace(location.origin, "")})`, resp.status);
   }
-  /* Every POST and DELETE carries JSON and the page's CSRF token (GET /api/session, once):
-     the server refuses any other change, so no other site can make one in the user's name. */
-  let session = null;
-  let csrf = "";
-  function csrfToken() {
-    if (!session) {
-      session = fetch("/api/session", { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then((resp) => (resp.ok ? resp.json() : {}))
-        .then((body) => (csrf = body.csrf || ""))
-        .catch(() => { session = null; return ""; });
-    }
-    return session;
-  }
-  /** The headers of a request that changes something, as known now (for a page-hide request). */
-  const writeHeadersNow = () => ({ "Content-Type": "application/json", "X-Gankit-Csrf": csrf });
-  async function writeHeaders() {
-    await csrfToken();
-    return writeHeadersNow();
-  }
+  /** The headers of a request that changes something (JSON, with the token), for a page-hide request. */
+  const writeHeadersNow = () => ({ "Content-Type": "application/json", ...authorization() });
+  /* Every request carries the token in its Authorization header and no cookie; a refused token
+     (the server restarted with a new one) is forgotten and asked for again. */
   async function send(path, { method = "GET", body, signal, accept = "application/json" } = {}) {
-    const opts = { method, credentials: "same-origin", signal, headers: { Accept: accept } };
-    if (method !== "GET" && method !== "HEAD") Object.assign(opts.headers, await writeHeaders());
-    if (body !== undefined) opts.body = JSON.stringify(body);
-    let resp;
-    try {
-      resp = await fetch(path, opts);
-    } catch (err) {
-      if (err.name === "AbortError") throw err;
-      throw new ApiError("the server cannot be reached", 0);
+    for (;;) {
+      await tokenReady;
+      const opts = { method, credentials: "omit", signal, headers: { Accept: accept, ...authorization() } };
+      if (method !== "GET" && method !== "HEAD") Object.assign(opts.headers, writeHeadersNow());
+      if (body !== undefined) opts.body = JSON.stringify(body);
+      let resp;
+      try {
+        resp = await fetch(path, opts);
+      } catch (err) {
+        if (err.name === "AbortError") throw err;
+        throw new ApiError("the server cannot be reached", 0);
+      }
+      if (resp.status === 401 && token) {
+        keepToken("");
+        tokenReady = askPerson("The server refused this tab's token (it may have been restarted with a new one).");
+        continue;
+      }
+      if (!resp.ok) throw await errorOf(resp);
+      return resp;
     }
-    if (!resp.ok) throw await errorOf(resp);
-    return resp;
+  }
+  /**
+   * A run's server-sent events, fetched with the token (an EventSource cannot send a header):
+   * onEvent({event, data}) for each event; onEnd(error) once, when the stream ends or fails
+   * (not after close()). Returns {close()}.
+   */
+  function stream(path, { onEvent, onEnd }) {
+    const controller = new AbortController();
+    let closed = false;
+    (async () => {
+      let failure = null;
+      try {
+        const resp = await send(path, { signal: controller.signal, accept: "text/event-stream" });
+        const reader = resp.body.getReader();
+        const decoder = new TextDecoder();
+        let buffer = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += decoder.decode(value, { stream: true });
+          const blocks = buffer.split(/\r?\n\r?\n/);
+          buffer = blocks.pop();
+          for (const block of blocks) {
+            let event = "message";
+            const data = [];
+            for (const line of block.split(/\r?\n/)) {
+              if (line.startsWith("event:")) event = line.slice(6).trim();
+              else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+            }
+            if (data.length) onEvent({ event, data: data.join("\n") });
+          }
+        }
+      } catch (err) {
+        failure = err;
+      }
+      if (!closed && !isAbort(failure)) onEnd(failure);
+    })();
+    return { close() { closed = true; controller.abort(); } };
   }
   /** A JSON request; throws ApiError whose message is the server's one-line error. */
   async function api(path, opts = {}) {
@@ -561,7 +683,7 @@ const GK = (() => {
   }
 
   return {
-    runApi, runPage, studyPage, idFromPath, api, image, isAbort, ApiError, oneLine, writeHeadersNow,
+    runApi, runPage, studyPage, idFromPath, api, image, stream, isAbort, ApiError, oneLine, writeHeadersNow,
     el, $, fitImage, showError, fmt, label, metricName, ready, live, badge, progress, parseOverrides, toYaml, table,
     Chart, Rows, charts, debounce, PlayPanel, parsePrior,
   };

@@ -89,17 +89,32 @@
     if (atEnd && changed) slider.value = slider.max;
     showGrid();
   }
-  function showGrid() {
+  /* A grid is fetched with the token and shown from a blob: URL; a newer choice aborts an older fetch. */
+  const gridView = { step: null, url: null, controller: null };
+  async function showGrid() {
     const slider = $("#grid-slider");
     const step = state.grids[Number(slider.value)];
     const img = $("#grid-img");
     if (step === undefined) { img.hidden = true; $("#grid-step").textContent = "–"; return; }
     $("#grid-step").textContent = `step ${fmt(step)}`;
     slider.setAttribute("aria-valuetext", `step ${step}`);
-    const src = runApi(id, `/grid/${encodeURIComponent(step)}.png`);
-    if (img.getAttribute("src") !== src) img.src = src;
-    img.dataset.step = String(step);
-    img.hidden = false;
+    if (gridView.step === step) return;
+    gridView.step = step;
+    if (gridView.controller) gridView.controller.abort();
+    const controller = new AbortController();
+    gridView.controller = controller;
+    try {
+      const url = await GK.image(runApi(id, `/grid/${encodeURIComponent(step)}.png`), controller.signal);
+      if (controller !== gridView.controller) { URL.revokeObjectURL(url); return; }
+      if (gridView.url) URL.revokeObjectURL(gridView.url);
+      gridView.url = url;
+      img.src = url;
+      img.dataset.step = String(step);
+      img.hidden = false;
+      showError($("#grid-error"), null);
+    } catch (err) {
+      if (!GK.isAbort(err)) { gridView.step = null; showError($("#grid-error"), err); }
+    }
   }
 
   /* ---------- info (config, tables, grids) ---------- */
@@ -150,40 +165,42 @@
     if (state.stream) state.stream.close();
     state.stream = null;
   }
+  function onRows(data) {
+    if (data && Array.isArray(data.rows)) rows.set(data.rows);
+    else if (data && typeof data.step === "number") rows.add([data]);
+    else return;
+    redraw();
+  }
+  function onStatus(data) {
+    const changed = data.status !== state.status;
+    state.status = data.status || state.status;
+    if (typeof data.step === "number") state.step = Math.max(state.step, data.step);
+    header();
+    if (!GK.live(state.status)) {
+      closeStream();
+      catchUp();
+      refreshInfo();
+    } else if (changed) {
+      refreshInfo();
+    }
+  }
   function openStream() {
     closeStream();
-    const stream = new EventSource(runApi(id, "/stream"));
-    state.stream = stream;
-    stream.onmessage = (event) => {
-      let data;
-      try { data = JSON.parse(event.data); } catch { return; }
-      if (data && Array.isArray(data.rows)) rows.set(data.rows);
-      else if (data && typeof data.step === "number") rows.add([data]);
-      else return;
-      redraw();
-    };
-    stream.addEventListener("status", (event) => {
-      let data;
-      try { data = JSON.parse(event.data); } catch { return; }
-      const changed = data.status !== state.status;
-      state.status = data.status || state.status;
-      if (typeof data.step === "number") state.step = Math.max(state.step, data.step);
-      header();
-      if (!GK.live(state.status)) {
-        closeStream();
+    const stream = GK.stream(runApi(id, "/stream"), {
+      onEvent: ({ event, data }) => {
+        let parsed;
+        try { parsed = JSON.parse(data); } catch { return; }
+        if (event === "status") onStatus(parsed); else onRows(parsed);
+      },
+      onEnd: () => {
+        // A stream that ends on a run that no longer trains is done; a live one reconnects.
+        if (state.stream !== stream) return;
+        state.stream = null;
         catchUp();
-        refreshInfo();
-      } else if (changed) {
-        refreshInfo();
-      }
+        if (GK.live(state.status)) setTimeout(() => { if (!state.stream) openStream(); }, 2000);
+      },
     });
-    stream.onerror = () => {
-      // A stream that ends on a run that no longer trains is done; a live one reconnects by itself.
-      if (state.stream === stream && !GK.live(state.status)) {
-        closeStream();
-        catchUp();
-      }
-    };
+    state.stream = stream;
   }
 
   /* While the run trains, the info (new grids, loss table, status) is fetched again every 5 s. */

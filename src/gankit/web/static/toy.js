@@ -49,7 +49,7 @@
   function forget() {
     if (toy.id) {
       const old = toy.id;
-      fetch(`/api/toy/${encodeURIComponent(old)}`, { method: "DELETE", credentials: "same-origin", keepalive: true,
+      fetch(`/api/toy/${encodeURIComponent(old)}`, { method: "DELETE", credentials: "omit", keepalive: true,
                                                      headers: GK.writeHeadersNow() }).catch(() => {});
     }
     toy.id = null;
