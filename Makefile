@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 LOCK   := requirements.lock
 
-.PHONY: train test browser lock classifiers clean
+.PHONY: train test test-fast browser lock classifiers clean
 
 # Train the embedded default (scikit-learn's digits, offline): a few minutes on 2 CPU cores.
 train: $(VENV)/.installed
@@ -15,6 +15,10 @@ train: $(VENV)/.installed
 # Run the test suite (offline; real data from ../shared/data or $$GANKIT_DATA_DIR).
 test: $(VENV)/.installed browser
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+# The tests that train nothing (no `slow` marker): a few minutes, for the edit-test loop.
+test-fast: $(VENV)/.installed
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q -m "not slow"
 
 # The report's browser tests drive Debian's headless Chromium (/usr/bin/chromium) with Playwright.
 # Installed here when missing, where apt-get is available and we are root; otherwise those tests skip.

@@ -22,7 +22,7 @@ import torch
 
 from gankit.config import build_config
 from gankit.data.toys import MIXTURES
-from gankit.engine import ema, fit, new_run
+from gankit.engine import WeightAverage, fit, new_run
 from gankit.errors import UserError
 from gankit.metrics.modes import mode_coverage
 from gankit.priors import parse_prior
@@ -70,7 +70,7 @@ def main() -> None:
                       runs_root=args.out)
     run_average = session.gan.ema
     # the extra averages start where the run's does, at G's initial weights
-    averages = {d: ema.WeightAverage(run_average.module, d) for d in extra}
+    averages = {d: WeightAverage(run_average.module, d) for d in extra}
     run_update = run_average.update
 
     def update_all(generator: torch.nn.Module, step: int) -> None:

@@ -35,9 +35,7 @@ from gankit.config import build_config
 from gankit.data import load_samples
 from gankit.data.batches import to_unit_range
 from gankit.data.sampleset import SampleSet
-from gankit.engine import TrainableGan
-from gankit.engine.gan import Gan
-from gankit.engine.speed import Speed
+from gankit.engine import Gan, Speed, TrainableGan
 from gankit.errors import UserError
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -14,6 +14,8 @@ import torch
 import gankit
 from gankit.config import override_strings
 
+pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
+
 TINY = {"train.steps": 30, "train.log_every": 10, "train.sample_steps": [0, 20], "train.sample_count": 16,
         "model.g_width": 16, "model.d_width": 8}
 

@@ -16,6 +16,8 @@ from PIL import Image
 from gankit.cli import main
 from gankit.config import load_run_config
 
+pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
+
 TINY = ["train.steps=2", "train.log_every=1", "train.sample_steps=[0]", "train.batch_size=16"]
 
 
@@ -184,7 +186,7 @@ def test_ctrl_c_checkpoints_and_the_run_resumes(tmp_path):
     """Interrupting a run writes a checkpoint at the step reached; --resume continues from it."""
     import signal
 
-    from gankit.engine.checkpoint import read_checkpoint
+    from gankit.engine import read_checkpoint
 
     command = [sys.executable, "-m", "gankit", "train", "train.steps=100000", "train.log_every=5",
                "model.g_width=16", "--runs-dir", str(tmp_path), "--no-progress"]

@@ -31,6 +31,18 @@ def test_faces_preset_is_the_lab_with_its_switches():
     assert (lab.model.pack, lab.train.ema, lab.optim.g.lr, lab.optim.d.lr) == (1, None, 1e-4, 1e-4)
 
 
+def test_faces_fast_is_the_faces_preset_smaller_and_on_a_time_budget():
+    """faces-fast keeps dcgan-faces' layers, loss, packing, average and rates; its header's two
+    switches (width 32, batch 32) and the time budget are all that differ, with the steps a ceiling."""
+    fast = build_config("faces-fast", []).model_dump()
+    switched = build_config("dcgan-faces", ["model.g_width=32", "model.d_width=32", "train.batch_size=32"]).model_dump()
+    assert fast["train"]["minutes"] == 30 and fast["train"]["steps"] >= 100_000
+    for key in ("steps", "minutes", "sample_steps", "checkpoint_every"):
+        del fast["train"][key], switched["train"][key]
+    del fast["name"], switched["name"]
+    assert fast == switched
+
+
 def _preset_text(preset: str) -> str:
     return (resources.files("gankit") / "presets" / f"{preset}.yaml").read_text()
 

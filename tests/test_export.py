@@ -19,7 +19,7 @@ from gankit.export import METADATA_FILE, export_generator_file
 from gankit.priors import parse_prior
 from gankit.sampling import load_generator, sample, sample_inputs
 
-pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning"), pytest.mark.slow]
 
 TINY = ["train.steps=20", "train.batch_size=32", "train.sample_steps=[0]", "train.log_every=10",
         "train.checkpoint_every=1000", "speed.precision=fp32"]

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
+
 TINY = ["model.g_width=16", "model.d_width=8", "train.batch_size=32", "train.log_every=10",
         "train.sample_steps=[0]", "speed.precision=fp32"]
 MACHINE = 3

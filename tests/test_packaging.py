@@ -31,7 +31,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 # The whole module shares one build and one venv: keep it on one xdist worker.
-pytestmark = pytest.mark.xdist_group("packaging")
+pytestmark = [pytest.mark.xdist_group("packaging"), pytest.mark.slow]
 
 BUILD_TIMEOUT = 180
 STEP_TIMEOUT = 180

@@ -10,6 +10,8 @@ import torch
 import gankit
 from gankit.rundir import RunDir
 
+pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
+
 RELEASED = Path(__file__).parent / "fixtures" / "release-0.1-run"
 
 

@@ -62,9 +62,7 @@ def train(preset: Optional[str] = None, overrides: Overrides = None, *, name: Op
     of ``model.arch``'s networks (G maps z (N, z_dim) to samples, D samples to one score each);
     such a run resumes only here, given fresh modules of the same classes.
     """
-    from gankit.engine import distributed
-    from gankit.engine.stop import TrainingStopped
-    from gankit.engine import fit, new_run, resume_run
+    from gankit.engine import TrainingStopped, end_processes, fit, launched_processes, new_run, resume_run
 
     if (generator is None) != (discriminator is None):
         raise UserError("give both generator= and discriminator=, or neither")
@@ -77,7 +75,7 @@ def train(preset: Optional[str] = None, overrides: Overrides = None, *, name: Op
     if config is not None and (preset is not None or strings):
         raise UserError("a config replaces the preset and its overrides: give one or the other")
     progress = True if progress is None and in_notebook() else progress
-    processes = distributed.launched_processes()
+    processes = launched_processes()
     try:
         try:
             if resume is not None:
@@ -94,16 +92,21 @@ def train(preset: Optional[str] = None, overrides: Overrides = None, *, name: Op
             stopped_at = None
             try:
                 fit(session, show_progress=progress)
+                if processes.writer and session.step < session.cfg.train.steps:
+                    say(f"time budget of {session.cfg.train.minutes:g} minutes spent at step {session.step} of "
+                        f"{session.cfg.train.steps}: checkpoint, grid and generator written; continue with: "
+                        f"gankit train --resume {session.run_dir}")
             except TrainingStopped as stopped:
                 if processes.writer:
                     say(str(stopped))
                 stopped_at = stopped.step
         finally:
-            distributed.stop(processes)
+            end_processes(processes)
     except OSError as err:
         raise machine_error(err, "train") from None
     run = Run(session.run_dir, generator=generator)
     run.stopped_at = stopped_at
+    run.wrote = processes.writer
     return run
 
 
@@ -132,6 +135,7 @@ class Run:
         self.dir = Path(run_dir)
         self.config = load_run_config(self.dir)  # checks that it is a run directory
         self.stopped_at: Optional[int] = None  # set by gankit.train when Ctrl-C stopped it
+        self.wrote = True  # False in the processes of a torchrun launch that left the writing to another
         self._module = generator
 
     @property
@@ -195,6 +199,17 @@ class Run:
 
         return sample(self.dir, n, prior=prior, label=label, seed=seed, raw=raw, module=self._module)
 
+    def save_samples(self, out: Union[str, Path, None] = "samples.png", n: int = 64, *, npy: Union[str, Path, None] = None,
+                     prior: Optional[str] = None, label: Optional[int] = None, seed: int = 0,
+                     raw: bool = False) -> None:
+        """Write ``n`` samples as `gankit sample` does: a picture ``out`` (an image grid with a row
+        per class when conditional, sequence plots or a scatter) and/or the raw samples as a
+        float32 ``npy`` in the data's units; the latent draw as for :meth:`sample`."""
+        from gankit.sampling import write_samples
+
+        samples, labels = self.sample_with_labels(n, prior=prior, label=label, seed=seed, raw=raw)
+        write_samples(self.dir, samples, labels, None if out is None else Path(out), None if npy is None else Path(npy))
+
     def evaluate(self, *, samples: Optional[int] = None, inception: bool = False,
                  inception_weights: Optional[str] = None, say: Optional[Say] = _say_on_stderr) -> "Measurements":
         """Measure the generator as `gankit eval` does (written to eval/step_NNNNNN.json too)."""
@@ -235,6 +250,18 @@ def _base64(path: Path) -> str:
     return base64.b64encode(path.read_bytes()).decode("ascii")
 
 
+def evaluate_images(images: Union[str, Path], against: Union[str, Path], *, samples: Optional[int] = None,
+                    size: int = 64) -> "Measurements":
+    """gankit's image measure (Fréchet distance, KID, precision, recall, density, coverage in its
+    random encoder's features) of images it did not make, as `gankit eval --images` does:
+    ``images`` a folder, a zip or an .npy (uint8 0..255, or floats in [-1, 1]), its first
+    ``samples`` (default 5,000) against the first 5,000 images of the folder or zip ``against``,
+    both decoded at ``size`` x ``size``: the protocol a run of images is measured with."""
+    from gankit.metrics.evaluate import evaluate_images as measure
+
+    return Measurements(measure(Path(images), Path(against), samples=samples, size=size), None)
+
+
 def study(name: str, runs: Sequence[Union[str, Path]] = (), overrides: Overrides = None, *,
           out: Union[str, Path, None] = None, seeds: Optional[int] = None, steps: Optional[int] = None,
           jobs: int = 1, cores: Optional[int] = None, executor: str = "local",
@@ -245,7 +272,7 @@ def study(name: str, runs: Sequence[Union[str, Path]] = (), overrides: Overrides
     summary.json and report.html. ``runs``: trained runs for a sampling study; ``overrides``: study
     keys or config keys of every arm. ``until_settled``: add seeds in rounds until every claim is
     settled or ``max_seeds`` (the study's settle.max_seeds, 15 by default) is reached. Returns the result (``.summary``, ``.study_dir``, ``.report``);
-    an interrupted study raises :class:`gankit.studies.executors.StudyStopped`, its checkpoints kept."""
+    an interrupted study raises :class:`gankit.errors.StudyStopped`, its checkpoints kept."""
     from gankit.studies.run import StudyOptions, run_study
 
     options = StudyOptions(out=None if out is None else Path(out), seeds=seeds, steps=steps, jobs=jobs,
@@ -253,6 +280,29 @@ def study(name: str, runs: Sequence[Union[str, Path]] = (), overrides: Overrides
                            overrides=override_strings(overrides), priors=tuple(priors),
                            until_settled=until_settled, max_seeds=max_seeds)
     return run_study(name, [Path(r) for r in runs], options, say=say)
+
+
+def report(paths: Sequence[Union[str, Path]], out: Union[str, Path, None] = None) -> Path:
+    """One self-contained HTML page, as `gankit report` writes it: a run, several runs side by
+    side, or a study directory; ``out`` by default RUN/report.html, STUDY/report.html, or
+    ./report.html for several runs. Returns the page's path."""
+    from gankit.report import build_report
+
+    return build_report([Path(p) for p in paths], None if out is None else Path(out))
+
+
+def studies() -> dict[str, str]:
+    """The studies that ship with gankit, each with the question it answers."""
+    from gankit.studies.study_file import builtin_names, load_study
+
+    return {name: load_study(name).question for name in builtin_names()}
+
+
+def presets() -> list[str]:
+    """The names of the presets that ship with gankit."""
+    from gankit.config import preset_names
+
+    return list(preset_names())
 
 
 def export(run: Union[str, Path, "Run"], format: str, out: Union[str, Path], *, raw: bool = False) -> Path:
@@ -283,10 +333,11 @@ def serve(runs_dir: Union[str, Path] = "runs", studies_dir: Union[str, Path] = "
 
 
 class Measurements(list):
-    """What :meth:`Run.evaluate` measured: a list of measurements (name, value, protocol),
-    shown as `gankit eval`'s table, with the JSON file they were written to."""
+    """What :meth:`Run.evaluate` or :func:`evaluate_images` measured: a list of measurements
+    (name, value, protocol), shown as `gankit eval`'s table, with the JSON file they were written
+    to (None when nothing was written)."""
 
-    def __init__(self, measurements: Sequence, path: Path):
+    def __init__(self, measurements: Sequence, path: Optional[Path]):
         super().__init__(measurements)
         self.path = path
 

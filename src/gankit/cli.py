@@ -35,7 +35,6 @@ def train(args: tuple[str, ...], name: Optional[str], runs_dir: Path, resume: Op
     Overrides set any config key, e.g. train.steps=600 optim.g.lr=1e-4.
     """
     from gankit import api
-    from gankit.engine.distributed import launched_processes
 
     overrides = [a for a in args if "=" in a]
     positional = [a for a in args if "=" not in a]
@@ -46,7 +45,7 @@ def train(args: tuple[str, ...], name: Optional[str], runs_dir: Path, resume: Op
                     resume=resume, progress=progress, config=config, say=_say)
     if run.stopped_at is not None:
         sys.exit(EXIT_INTERRUPTED)
-    if launched_processes().writer:
+    if run.wrote:
         click.echo(str(run.dir))
 
 
@@ -64,25 +63,39 @@ def sample(run: Path, count: int, prior: Optional[str], label: Optional[int], se
            npy: Optional[Path], raw: bool) -> None:
     """Sample a trained generator: gankit sample RUN --n 64 --prior "normal(-10,1)" -o out.png"""
     from gankit import api
-    from gankit.sampling import write_samples
 
-    samples, labels = api.load(run).sample_with_labels(count, prior=prior, label=label, seed=seed, raw=raw)
-    write_samples(run, samples, labels, out, npy)
+    api.load(run).save_samples(out, count, npy=npy, prior=prior, label=label, seed=seed, raw=raw)
     click.echo(str(out))
 
 
 @cli.command(name="eval")
-@click.argument("run", type=click.Path(path_type=Path))
+@click.argument("run", type=click.Path(path_type=Path), required=False)
 @click.option("--samples", type=click.IntRange(min=2), help="Generated samples (default: each metric's protocol).")
 @click.option("--inception", is_flag=True, help="Also FID, KID, IS and precision/recall (torch-fidelity).")
 @click.option("--inception-weights", type=click.Path(dir_okay=False), help="Local Inception-v3 weights file (offline).")
-def evaluate(run: Path, samples: Optional[int], inception: bool, inception_weights: Optional[str]) -> None:
+@click.option("--images", type=click.Path(path_type=Path),
+              help="Measure these images instead of a run's: a folder, a zip, or an .npy (uint8, or floats in [-1, 1]).")
+@click.option("--against", type=click.Path(path_type=Path), help="With --images: the folder (or zip) of real images.")
+@click.option("--size", type=click.IntRange(min=4, max=1024), default=64, show_default=True,
+              help="With --images: the side both sets are decoded at.")
+def evaluate(run: Optional[Path], samples: Optional[int], inception: bool, inception_weights: Optional[str],
+             images: Optional[Path], against: Optional[Path], size: int) -> None:
     """Measure a run's generator: gankit eval RUN [--samples N] [--inception --inception-weights FILE]
 
     Prints a table (each number with how it was measured) and writes RUN/eval/step_NNNNNN.json.
+    Images made anywhere (a folder, a zip, an .npy) are measured the same way against real ones:
+    gankit eval --images DIR --against REAL_DIR.
     """
     from gankit import api
 
+    if images is not None or against is not None:
+        if run is not None or images is None or against is None or inception:
+            raise UserError("measure either a run (gankit eval RUN) or images: gankit eval --images PATH --against "
+                            "FOLDER (gankit's image measure; no --inception)")
+        click.echo(repr(api.evaluate_images(images, against, samples=samples, size=size)))
+        return
+    if run is None:
+        raise UserError("name a run (gankit eval RUN), or images to measure (gankit eval --images PATH --against FOLDER)")
     measurements = api.load(run).evaluate(samples=samples, inception=inception, inception_weights=inception_weights,
                                           say=_say)
     click.echo(repr(measurements))
@@ -99,9 +112,9 @@ def report(paths: tuple[Path, ...], out: Optional[Path]) -> None:
     One run: curves, loss table, grids under a slider, metrics, config. Several runs: side by
     side under one slider. A study: verdicts, the table of arms, curves by arm, figures, runs.
     """
-    from gankit.report import build_report
+    from gankit import api
 
-    click.echo(str(build_report(list(paths), out)))
+    click.echo(str(api.report(paths, out)))
 
 
 @cli.command(context_settings={"ignore_unknown_options": True})
@@ -134,9 +147,7 @@ def study(args: tuple[str, ...], out: Optional[Path], seeds: Optional[int], step
     """
     from gankit import api
     from gankit.config import parse_override
-    from gankit.rundir import StudyDir
-    from gankit.studies.executors import StudyStopped
-    from gankit.studies.summary import format_summary
+    from gankit.errors import StudyStopped
 
     name, rest = args[0], args[1:]
     overrides = [a for a in rest if "=" in a]
@@ -159,8 +170,8 @@ def study(args: tuple[str, ...], out: Optional[Path], seeds: Optional[int], step
     except StudyStopped:
         click.echo(f"gankit: study stopped; every training wrote its checkpoint. Continue with: {command}", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    click.echo(format_summary(result.summary))
-    click.echo(f"summary: {StudyDir(result.study_dir).summary}", err=True)
+    click.echo(result.table())
+    click.echo(f"summary: {result.summary_path}", err=True)
     if result.report is not None:
         click.echo(f"report: {result.report}", err=True)
 
@@ -168,18 +179,18 @@ def study(args: tuple[str, ...], out: Optional[Path], seeds: Optional[int], step
 @cli.command()
 def studies() -> None:
     """List the studies that ship with gankit, with the question each answers."""
-    from gankit.studies.study_file import builtin_names, load_study
+    from gankit import api
 
-    for name in builtin_names():
-        click.echo(f"{name:<16} {load_study(name).question}")
+    for name, question in api.studies().items():
+        click.echo(f"{name:<16} {question}")
 
 
 @cli.command()
 def presets() -> None:
     """List the presets that ship with gankit."""
-    from gankit.config import preset_names
+    from gankit import api
 
-    for preset in preset_names():
+    for preset in api.presets():
         click.echo(preset)
 
 

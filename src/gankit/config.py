@@ -137,6 +137,9 @@ class TrainConfig(Section):
     """The training loop."""
 
     steps: int = Field(5000, ge=1, le=1_000_000_000)  # generator steps
+    # a time budget: stop after this many minutes of training in this process (checkpoint, grid and
+    # generator written as at a run's end, then exit 0); a resume trains up to this long again
+    minutes: Optional[float] = Field(None, gt=0, le=1_000_000)
     batch_size: int = Field(64, ge=1, le=65536)
     d_steps: int = Field(1, ge=1, le=1000)  # k: discriminator steps per generator step
     loss: str = "bce"  # a name in gankit.registry.LOSSES

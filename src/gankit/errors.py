@@ -35,6 +35,10 @@ class TrainingDiverged(UserError):
     exit_code = EXIT_DIVERGED
 
 
+class StudyStopped(Exception):
+    """A study was interrupted (Ctrl-C or SIGTERM); its trainings wrote their checkpoints."""
+
+
 _CAUSES = {
     errno.ENOSPC: "no space left on the device",
     errno.EDQUOT: "the disk quota is exceeded",

@@ -12,7 +12,7 @@ import torch
 from gankit.config import RunConfig, load_run_config
 from gankit.data import sample_spec
 from gankit.data.sequences import to_data_units
-from gankit.engine.checkpoint import EMA_KEY, import_generator, load_weights, read_checkpoint
+from gankit.engine import EMA_KEY, import_generator, load_weights, read_checkpoint
 from gankit.errors import UserError
 from gankit.fsutil import atomic_write
 from gankit.nets import build_networks, wrap_modules

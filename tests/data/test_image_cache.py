@@ -23,7 +23,9 @@ from gankit.data.image_cache import IMAGES, INDEX, _build, entry_folder
 from gankit.data.image_files import Decoding, ImageFiles
 from gankit.engine import fit, new_run, resume_run
 from gankit.errors import UserError
-from gankit.runlock import DirectoryLock
+from gankit.rundir.lock import DirectoryLock
+
+pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
 
 
 def write_images(folder: Path, count: int, size: int = 12, seed: int = 0, prefix: str = "") -> list[Path]:

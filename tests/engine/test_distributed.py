@@ -15,8 +15,8 @@ WORKER = Path(__file__).with_name("ddp_worker.py")
 SETTINGS = ["train.log_every=4", "train.sample_steps=[0,4]", "train.checkpoint_every=4", "data.limit=512",
             "train.batch_size=32"]
 
-pytestmark = pytest.mark.skipif(not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
-                                reason="this torch has no gloo backend")
+pytestmark = [pytest.mark.skipif(not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
+                                 reason="this torch has no gloo backend"), pytest.mark.slow]
 
 
 def torchrun(*args: str, processes: int = 2) -> subprocess.CompletedProcess:

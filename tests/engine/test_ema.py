@@ -13,6 +13,8 @@ from gankit.engine.ema import WeightAverage, ema_beta
 from gankit.engine import TrainableGan, fit, new_run, resume_run
 from gankit.sampling import load_generator
 
+pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
+
 TINY = ["model.g_width=16", "model.d_width=8", "train.batch_size=32", "train.sample_steps=[0]",
         "speed.precision=fp32", "train.log_every=10"]
 

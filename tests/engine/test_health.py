@@ -17,6 +17,8 @@ from gankit.engine.gan import batch_spread
 from gankit.engine import fit, new_run
 from gankit.track import MetricsLog, read_metrics
 
+pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
+
 TINY = ["model.g_width=16", "model.d_width=8", "train.batch_size=32", "train.sample_steps=[0]",
         "speed.precision=fp32"]
 

@@ -11,6 +11,8 @@ import pytest
 
 from kills import assert_same_run, finish, resume_until_done
 
+pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
+
 # Each is GANKIT_CRASH: the process kills itself halfway through that write (see gankit.faults).
 # 240 steps, checkpoints every 40 (six: the sixth is the final step's), grids at 0, 80, 160, 240.
 CRASH_POINTS = [

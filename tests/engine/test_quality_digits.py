@@ -5,12 +5,16 @@ nearest-neighbour distance gap between the untrained generator and held-out real
 last 297 of scikit-learn's 1,797), and cover at least 8 of the 10 classes.
 """
 
+import pytest
+
 from quality import assert_training_beats_untrained
 
 from gankit.config import DataConfig
 from gankit.data import load_samples
 from gankit.data.batches import to_unit_range
 from gankit.engine import new_run
+
+pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
 
 
 def test_default_preset_beats_the_untrained_generator(tmp_path):

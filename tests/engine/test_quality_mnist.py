@@ -14,6 +14,8 @@ and a KL of 0.96-0.99 on seeds 0 and 1 in fp32 (696 and 1.02 in bf16 on seed 0),
 generator after one step draws 15 modes at a KL of 6.4.
 """
 
+import pytest
+
 from quality import assert_training_beats_untrained
 
 import gankit
@@ -21,6 +23,8 @@ from gankit.config import DataConfig
 from gankit.data import load_samples
 from gankit.data.batches import to_unit_range
 from gankit.engine import new_run
+
+pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
 
 STEPS = 400
 CGAN_STEPS = 300

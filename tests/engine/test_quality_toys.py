@@ -14,6 +14,8 @@ from gankit.engine import fit, new_run
 from gankit.metrics.modes import mode_coverage
 from gankit.sampling import sample
 
+pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
+
 CASES = [
     # ring8 at 2,000 of 15,000 steps (batch 512): 8/8 modes, 79% high quality, reverse KL 0.003;
     # at 1,000 steps only 14% (8/8), too early to hold a bar.

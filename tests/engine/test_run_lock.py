@@ -12,7 +12,9 @@ import time
 
 import pytest
 
-from gankit.runlock import DirectoryLock, LockHeld, is_locked
+from gankit.rundir.lock import DirectoryLock, LockHeld, is_locked
+
+pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
 
 TINY = ["model.g_width=16", "model.d_width=8", "train.batch_size=32", "train.sample_steps=[0]",
         "speed.precision=fp32", "train.log_every=10"]

@@ -16,6 +16,8 @@ from gankit.engine.gan import STAT_NAMES
 from gankit.engine import fit, new_run, prepare, resume_run
 from gankit.errors import UserError
 
+pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
+
 PLAIN = ["speed.precision=fp32", "speed.channels_last=false", "speed.fused_optimizer=false", "speed.graph=false"]
 FAST_FP32 = ["speed.precision=fp32", "speed.channels_last=true", "speed.fused_optimizer=true"]
 STEPS = 50

@@ -12,6 +12,8 @@ from gankit.config import preset_names
 from gankit.engine import fit, new_run, resume_run
 from gankit.errors import UserError
 
+pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
+
 FAST = ["train.log_every=1", "train.sample_steps=[0]", "train.checkpoint_every=1000"]
 
 
@@ -26,7 +28,7 @@ def preset_data_overrides(preset, request):
     shared_data = request.getfixturevalue("shared_data")
     if preset in ("dcgan-mnist", "goodfellow-mnist", "wgan-mnist", "cgan-mnist", "stacked-mnist"):
         return [f"data.root={shared_data}", "data.limit=512"]
-    if preset in ("dcgan-faces", "wgan-faces"):
+    if preset in ("dcgan-faces", "wgan-faces", "faces-fast"):
         return [f"data.root={shared_data / 'orl_faces'}", "data.channels=1"]
     if preset == "dcgan-cifar10":
         return ["data.source=folder", f"data.root={shared_data / 'cifar10_sample' / 'train'}"]
@@ -91,16 +93,17 @@ def assert_same_state(a, b):
 
 
 @pytest.mark.parametrize("preset, extra, steps", [
-    (None, [], 300),
-    (None, ["train.d_steps=2", "model.arch=mlp", "model.d_dropout=0.3"], 300),
-    (None, ["model.conditional=acgan", "train.sample_count=20"], 300),
+    (None, [], 120),
+    (None, ["train.d_steps=2", "model.arch=mlp", "model.d_dropout=0.3"], 120),
+    (None, ["model.conditional=acgan", "train.sample_count=20"], 120),
     (None, ["speed.precision=bf16", "train.g_noise=reuse"], 100),  # bf16 is emulated (slow) on CPUs without it
-    (None, ["train.ema=0.99", "regularize.augment=[color,translation,cutout]"], 300),
+    (None, ["train.ema=0.99", "regularize.augment=[color,translation,cutout]"], 120),
     ("ring8", ["train.d_steps=2", "model.pack=2", "model.minibatch_std=true", "model.spectral_norm=true",
                "regularize.gradient_penalty=1", "regularize.r1=0.5", "train.batch_size=64",
-               "train.top_k=0.5", "train.top_k_decay=0.9"], 300),
+               "train.top_k=0.5", "train.top_k_decay=0.9",
+               "data.count=1024"], 120),  # an epoch is 16 steps: top-k decays across the stop
     ("ring8", ["train.loss=wasserstein", "regularize.clip=true", "optim.d.name=rmsprop",
-               "train.batch_size=64"], 300),
+               "train.batch_size=64"], 120),
 ])
 def test_resume_continues_exactly(tmp_path, preset, extra, steps):
     """Stopped halfway and resumed equals an uninterrupted run of ``steps``."""
@@ -164,3 +167,26 @@ def test_a_run_killed_before_its_final_export_is_finished_by_resuming(tmp_path):
     assert all((run / name).is_file() for name in ("loss_table.md", "loss_table.csv", "loss_curve.png"))
     with pytest.raises(UserError, match="already at step 4"):  # a finished run is not resumed again
         resume_run(run, [])
+
+
+def test_a_time_budget_ends_the_run_cleanly_and_it_resumes_exactly(tmp_path):
+    """train.minutes: the run ends as a run's last step ends (checkpoint, grid, generator of the
+    step it reached), far short of its steps; resumed without the budget to a few steps more, its
+    G equals that of a run trained straight to that step."""
+    common = ["model.g_width=8", "model.d_width=8", "train.log_every=50", "train.sample_steps=[0]",
+              "train.checkpoint_every=100000"]
+    budgeted = new_run(None, [*common, "train.steps=1000000", "train.minutes=0.05"], name="budget", runs_root=tmp_path)
+    fit(budgeted, show_progress=False)
+    reached = budgeted.step
+    run = budgeted.run_dir
+    assert 0 < reached < 1_000_000
+    assert (run / "samples" / f"step_{reached:06d}.png").is_file() and (run / "checkpoints" / "last.pt").is_file()
+    assert budgeted.run.exported_step() == reached and budgeted.run.status(1_000_000) == "stopped"
+    assert json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])["step"] == reached
+
+    resumed = resume_run(run, [f"train.steps={reached + 6}", "train.minutes=null"])
+    assert resumed.step == reached
+    fit(resumed, show_progress=False)
+    straight = new_run(None, [*common, f"train.steps={reached + 6}"], name="straight", runs_root=tmp_path)
+    fit(straight, show_progress=False)
+    assert_same_state(state_of(straight), state_of(resumed))

@@ -13,6 +13,8 @@ from PIL import Image
 
 from gankit.engine import fit, new_run, resume_run
 
+pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
+
 FAST = ["train.log_every=1", "train.checkpoint_every=1000", "train.batch_size=16"]
 DIGITS_16 = ["data.source=digits", "data.image_size=16", "data.root=null", "data.limit=256"]
 

@@ -22,6 +22,8 @@ from gankit.metrics.evaluate import Evaluator
 from gankit.metrics.frechet import frechet_between
 from stand_ins import FixedSamples
 
+pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
+
 TINY = ["train.steps=2", "train.log_every=1", "train.sample_steps=[0]", "train.batch_size=16"]
 
 

@@ -99,3 +99,57 @@ def test_the_measure_orders_real_blurred_repeated_and_blank_faces(faces):
         assert scores["repeated"][key] < 0.2 < scores["held-out"][key]
     for key in ("precision", "recall", "density", "coverage"):
         assert scores["grey"][key] == scores["saturated"][key] == 0.0
+
+
+def test_images_made_elsewhere_are_measured_as_a_run_is(faces, tmp_path, gankit):
+    """`gankit eval --images PATH --against FOLDER`: the same faces as a folder of PNGs, a zip of
+    them, a uint8 (N, H, W, C) array and a float (N, C, H, W) array in [-1, 1] get the same
+    numbers, which are the measure's own on those pictures; held-out faces score near the real
+    floor, blank ones at zero; what cannot be images is one line and exit code 2."""
+    import zipfile
+
+    import numpy as np
+    from PIL import Image
+
+    from gankit.api import evaluate_images
+    from gankit.metrics.evaluate import image_measurements
+
+    def write_folder(folder, pixels):
+        folder.mkdir()
+        for i, image in enumerate(pixels.permute(0, 2, 3, 1).numpy()):
+            Image.fromarray(image).save(folder / f"{i:04d}.png")
+
+    write_folder(tmp_path / "real", faces[:400])
+    write_folder(tmp_path / "made", faces[1000:1300])
+    with zipfile.ZipFile(tmp_path / "made.zip", "w") as archive:
+        for path in sorted((tmp_path / "made").iterdir()):
+            archive.write(path, f"faces/{path.name}")
+    np.save(tmp_path / "hwc.npy", faces[1000:1300].permute(0, 2, 3, 1).numpy())
+    np.save(tmp_path / "chw.npy", to_model_units(faces[1000:1300]).numpy())
+    np.save(tmp_path / "blank.npy", np.zeros((300, 32, 32, 3), np.uint8))
+
+    measured = {name: evaluate_images(tmp_path / name, tmp_path / "real", size=32).as_dict()
+                for name in ("made", "made.zip", "hwc.npy", "chw.npy", "blank.npy")}
+    direct = image_measurements(image_features(to_model_units(faces[1000:1300])),
+                                image_features(to_model_units(faces[:400])), "")
+    for name in ("made", "made.zip", "hwc.npy", "chw.npy"):
+        for m in direct:
+            assert measured[name][m.name] == pytest.approx(m.value, rel=1e-4, abs=1e-6), (name, m.name)
+    assert measured["made"]["image_precision"] > 0.7 and measured["made"]["image_recall"] > 0.2
+    assert measured["blank.npy"]["image_precision"] == measured["blank.npy"]["image_coverage"] == 0.0
+    assert measured["blank.npy"]["image_fd"] > 5 * measured["made"]["image_fd"]
+
+    code, out, err = gankit("eval", "--images", str(tmp_path / "hwc.npy"), "--against", str(tmp_path / "real"),
+                            "--size", "32", "--samples", "200")
+    assert code == 0, err
+    assert "image_coverage" in out and "200 images (the first 200 of 300 images of the array" in out
+    assert "vs the first 400 images of folder" in out and "random encoder" in out
+    np.save(tmp_path / "wide.npy", np.full((10, 3, 8, 8), 3.0, np.float32))
+    np.save(tmp_path / "flat.npy", np.zeros((10, 64), np.float32))
+    for argv, words in ((["--images", str(tmp_path / "wide.npy"), "--against", str(tmp_path / "real")], "[-1, 1]"),
+                        (["--images", str(tmp_path / "flat.npy"), "--against", str(tmp_path / "real")], "shape (10, 64)"),
+                        (["--images", str(tmp_path / "made")], "--against"),
+                        ([], "name a run"),
+                        (["--images", str(tmp_path / "nothing"), "--against", str(tmp_path / "real")], "not found")):
+        code, _, err = gankit("eval", *argv)
+        assert code == 2 and words in err.strip().splitlines()[-1] and "Traceback" not in err, (argv, err)

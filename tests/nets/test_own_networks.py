@@ -12,6 +12,8 @@ from torch import nn
 
 import gankit
 
+pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
+
 FAMILY_SOURCE = textwrap.dedent('''
     """A family defined outside gankit, as a user would write it."""
     import math

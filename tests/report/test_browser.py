@@ -9,7 +9,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from gankit.report import build_report
+
+pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
 
 
 

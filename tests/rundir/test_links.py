@@ -11,7 +11,7 @@ import pytest
 
 from gankit.fsutil import NotFollowed, list_below, open_below, read_below, stat_below
 from gankit.rundir import MetricsTail, RunDir, StudyDir
-from gankit.runlock import DirectoryLock, is_locked
+from gankit.rundir.lock import DirectoryLock, is_locked
 from gankit.track import MetricsLog
 
 

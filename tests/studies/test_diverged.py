@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
+
 
 def test_a_diverging_arm_is_measured_as_diverged(gankit, tmp_path):
     study = tmp_path / "lr.yaml"

@@ -9,6 +9,8 @@ import pytest
 
 from gankit.studies.executors import LocalExecutor, Job, threads_per_job
 
+pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
+
 STUDY = ("base: ring8\nseeds: 1\narms:\n  - {name: a}\n  - {name: b, set: {train.d_steps: 2}}\n"
          "measure: [quality]\n")
 

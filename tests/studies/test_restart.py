@@ -10,13 +10,17 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from gankit.studies.plan import State, run_state
 
-STEPS = 200
+pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
+
+STEPS = 100
 DEADLINE = 600
-STUDY = ("base: ring8\nsteps: 200\nseeds: 1\n"
-         "set: {train.log_every: 10, train.checkpoint_every: 100, train.sample_steps: [0],\n"
-         "      model.g_width: 64, model.d_width: 64, train.batch_size: 64}\n"
+STUDY = ("base: ring8\nsteps: 100\nseeds: 1\n"
+         "set: {train.log_every: 10, train.checkpoint_every: 50, train.sample_steps: [0],\n"
+         "      model.g_width: 32, model.d_width: 32, train.batch_size: 64}\n"
          "arms:\n  - {name: k1}\n  - {name: k2, set: {train.d_steps: 2}}\n  - {name: k3, set: {train.d_steps: 3}}\n"
          "measure: [quality, convergence, outputs]\n"
          "claims:\n  - {claim: two D steps cover more modes, kind: better, metric: modes, arm: k2, other: k1}\n")

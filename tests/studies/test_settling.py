@@ -17,6 +17,8 @@ from gankit.studies.study_file import validate_study
 from gankit.studies.summary import build_summary, verdicts
 from gankit.studies.verdicts import CONTRADICTED, SUPPORTED, compare
 
+pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
+
 STUDIES = 1000  # simulated studies per rate: its standard error at 5% is 0.7 points
 
 

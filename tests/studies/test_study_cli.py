@@ -11,6 +11,8 @@ import pytest
 from gankit.config import load_run_config
 from gankit.studies.plan import State, run_state
 
+pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
+
 TINY = ["--steps", "4", "--seeds", "2", "--cores", "1", "train.log_every=1", "eval.samples=200"]
 
 

@@ -35,7 +35,7 @@ import gankit  # noqa: E402
 
 from .serving import Server  # noqa: E402
 
-pytestmark = pytest.mark.xdist_group("web-attacks")
+pytestmark = [pytest.mark.xdist_group("web-attacks"), pytest.mark.slow]
 
 TINY = ["train.steps=6", "model.g_width=8", "model.d_width=8", "train.sample_steps=[0]", "train.log_every=2",
         "train.sample_count=4"]

@@ -26,6 +26,8 @@ import gankit  # noqa: E402
 from .serving import Server  # noqa: E402
 from .test_browser_web import Opened  # noqa: E402
 
+pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
+
 SECOND_ACCOUNT = os.geteuid() == 0 and shutil.which("setpriv") is not None
 TINY = {"train.steps": 4, "model.g_width": 8, "model.d_width": 8, "train.sample_steps": [0], "train.sample_count": 4}
 

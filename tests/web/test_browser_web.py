@@ -27,6 +27,8 @@ import gankit  # noqa: E402
 
 from .serving import Server  # noqa: E402
 
+pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
+
 TINY = {"train.steps": 20, "model.g_width": 16, "model.d_width": 8, "train.sample_steps": [0, 20],
         "train.sample_count": 16}
 

@@ -13,6 +13,8 @@ import pytest
 import gankit
 from gankit.web.isolated import Isolation, trusted_path
 
+pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
+
 PROBE = "gankit.web.isolated:child_main"  # any "module:function" works as an entry
 
 

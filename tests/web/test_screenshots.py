@@ -25,8 +25,8 @@ from .test_browser_web import Opened, _screenshot  # noqa: E402
 
 RUN = os.environ.get("GANKIT_SCREENSHOT_RUN")
 STUDY = os.environ.get("GANKIT_SCREENSHOT_STUDY")
-pytestmark = pytest.mark.skipif(not (os.environ.get("GANKIT_SCREENSHOTS") and RUN),
-                                reason="made on request: GANKIT_SCREENSHOTS=DIR GANKIT_SCREENSHOT_RUN=RUN")
+pytestmark = [pytest.mark.skipif(not (os.environ.get("GANKIT_SCREENSHOTS") and RUN),
+                                reason="made on request: GANKIT_SCREENSHOTS=DIR GANKIT_SCREENSHOT_RUN=RUN"), pytest.mark.slow]
 
 
 def test_screenshots_of_a_trained_run_and_a_study(browser, tmp_path):

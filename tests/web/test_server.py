@@ -25,12 +25,12 @@ with warnings.catch_warnings():  # starlette 1.x would rather use httpx2 than ht
     from starlette.testclient import TestClient  # noqa: E402
 
 import gankit  # noqa: E402
-from gankit.runlock import DirectoryLock  # noqa: E402
+from gankit.rundir.lock import DirectoryLock  # noqa: E402
 from gankit.web.guard import CONTENT_SECURITY_POLICY  # noqa: E402
 from gankit.web.server import create_app  # noqa: E402
 
 # One worker for the whole module under `pytest -n 2 --dist loadgroup`: its runs are trained once.
-pytestmark = pytest.mark.xdist_group("web-server")
+pytestmark = [pytest.mark.xdist_group("web-server"), pytest.mark.slow]
 
 TINY = {"train.steps": 20, "model.g_width": 16, "model.d_width": 8, "train.sample_steps": [0, 20],
         "train.sample_count": 16, "train.log_every": 5}

@@ -19,6 +19,8 @@ from gankit.config import build_config  # noqa: E402
 
 from .serving import Server, children, gone  # noqa: E402
 
+pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
+
 
 def fake_run(runs: Path, name: str) -> Path:
     """A run directory as a training in progress leaves it: config.yaml and two metrics rows."""

@@ -27,13 +27,17 @@ class Source:
     None, or a function of the config for sources whose classes depend on it), how its samples
     are evaluated (:class:`gankit.metrics.evaluate.Evaluator`: "modes" of a 2-D mixture,
     "stacked" MNIST modes, "sequences", a digit "classifier" for grey images, else "features"
-    of gankit's random encoder), and whether it has a test split to compare with."""
+    of gankit's random encoder), whether it has a test split to compare with, whether it reads
+    nothing but ``data.root`` (a folder, a zip, a file: there is no default to fall back on), and
+    for a synthetic source a fresh draw of n samples never trained on (``held_out(cfg, n)``)."""
 
     load: Callable[[DataConfig], SampleSet]
     kind: Kind
     num_classes: Union[int, None, Callable[[DataConfig], Optional[int]]]
     evaluation: str = "features"
     test_split: bool = False
+    needs_root: bool = False
+    held_out: Optional[Callable[[DataConfig, int], SampleSet]] = None
 
     def classes(self, cfg: DataConfig) -> Optional[int]:
         """The number of classes of ``cfg``'s data (None: unlabelled)."""
@@ -45,11 +49,11 @@ SOURCES.register("mnist", Source(torchvision_sets.load_mnist, "images", 10, "cla
 SOURCES.register("fashion-mnist", Source(torchvision_sets.load_fashion_mnist, "images", 10, "classifier",
                                          test_split=True))
 SOURCES.register("cifar10", Source(torchvision_sets.load_cifar10, "images", 10, "features", test_split=True))
-SOURCES.register("folder", Source(image_folder.load, "images", image_folder.num_classes, "features"))
+SOURCES.register("folder", Source(image_folder.load, "images", image_folder.num_classes, "features", needs_root=True))
 SOURCES.register("stacked-mnist", Source(stacked_mnist.load, "images", stacked_mnist.MODES, "stacked",
                                          test_split=True))
-SOURCES.register("sines", Source(sequences.sines, "sequences", None, "sequences"))
-SOURCES.register("sequences", Source(sequences.load_file, "sequences", None, "sequences"))
+SOURCES.register("sines", Source(sequences.sines, "sequences", None, "sequences", held_out=sequences.held_out_sines))
+SOURCES.register("sequences", Source(sequences.load_file, "sequences", None, "sequences", needs_root=True))
 SOURCES.register("ring8", Source(toys.load, "points", 8, "modes"))
 SOURCES.register("grid25", Source(toys.load, "points", 25, "modes"))
 

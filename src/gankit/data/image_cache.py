@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 from gankit.data.image_files import Decoding, ImageFiles, decode_file
 from gankit.errors import machine_error
 from gankit.fsutil import atomic_write_text, make_folder
-from gankit.runlock import DirectoryLock
+from gankit.rundir.lock import DirectoryLock
 
 FORMAT = 1
 IMAGES, LABELS, FILES, INDEX = "images.u8", "labels.i64", "files.txt", "index.json"

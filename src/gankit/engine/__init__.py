@@ -1,11 +1,20 @@
-"""The training engine, and its public face.
+"""The training engine, and its public face: what the layers above it (the API, sampling, the
+metrics, the studies, the web lab, the benchmarks) may use. Nothing above imports an engine
+module directly; tests/test_engine_face.py checks it.
 
     from gankit.engine import TrainableGan, new_run, resume_run, fit
 
 - :class:`TrainableGan` (:mod:`~gankit.engine.build`): a GAN built from a config as a run builds
-  it, stepped by hand (the web lab's toy, the speed benchmark);
+  it, stepped by hand (the web lab's toy, the speed benchmark); :class:`Gan` is what it steps,
+  :class:`Speed` the speed switches it is built with, :class:`WeightAverage` a moving average of
+  G's weights;
 - :func:`new_run`, :func:`resume_run` (:mod:`~gankit.engine.session`): a run ready to train, made
-  anew or read back from its run directory; :func:`fit` (:mod:`~gankit.engine.train`) trains it.
+  anew or read back from its run directory; :func:`fit` (:mod:`~gankit.engine.train`) trains it,
+  ending with :class:`TrainingStopped` when asked to stop;
+- reading a checkpoint (:mod:`~gankit.engine.checkpoint`): :func:`read_checkpoint`,
+  :func:`load_weights`, :func:`import_generator`, the step of a checkpoint or of exported weights;
+- several processes (:mod:`~gankit.engine.distributed`): :func:`launched_processes` says which
+  this one is, :func:`end_processes` ends the group.
 
 Inside: one iteration of the algorithm and the GAN it steps (:mod:`~gankit.engine.gan`), eager or
 recorded as a CUDA graph (:mod:`~gankit.engine.graphs`), the loop and its cadence
@@ -13,20 +22,19 @@ recorded as a CUDA graph (:mod:`~gankit.engine.graphs`), the loop and its cadenc
 health checks, speed switches, several processes.
 """
 
-_PUBLIC = {
-    "TrainableGan": "gankit.engine.build", "build_gan": "gankit.engine.build", "prepare": "gankit.engine.build",
-    "generate": "gankit.engine.build", "shown_scores": "gankit.engine.build",
-    "FIXED_NOISE_SEED_OFFSET": "gankit.engine.build",
-    "Session": "gankit.engine.session", "new_run": "gankit.engine.session", "resume_run": "gankit.engine.session",
-    "fit": "gankit.engine.train", "initial_statistics": "gankit.engine.train",
-}
-__all__ = sorted(_PUBLIC)
+from gankit.engine.build import FIXED_NOISE_SEED_OFFSET, TrainableGan, build_gan, generate, prepare, shown_scores
+from gankit.engine.checkpoint import (EMA_KEY, checkpoint_step, import_generator, load_weights, read_checkpoint,
+                                      weights_step)
+from gankit.engine.distributed import Processes, launched_processes
+from gankit.engine.distributed import stop as end_processes
+from gankit.engine.ema import WeightAverage
+from gankit.engine.gan import Gan
+from gankit.engine.session import Session, new_run, resume_run
+from gankit.engine.speed import Speed
+from gankit.engine.stop import TrainingStopped
+from gankit.engine.train import fit, initial_statistics
 
-
-def __getattr__(name: str):
-    # Imported on first use: the engine's modules import each other through this package.
-    if name in _PUBLIC:
-        import importlib
-
-        return getattr(importlib.import_module(_PUBLIC[name]), name)
-    raise AttributeError(f"module 'gankit.engine' has no attribute '{name}'")
+__all__ = ["EMA_KEY", "FIXED_NOISE_SEED_OFFSET", "Gan", "Processes", "Session", "Speed", "TrainableGan",
+           "TrainingStopped", "WeightAverage", "build_gan", "checkpoint_step", "end_processes", "fit", "generate", "import_generator",
+           "initial_statistics", "launched_processes", "load_weights", "new_run", "prepare", "read_checkpoint",
+           "resume_run", "shown_scores", "weights_step"]

@@ -25,7 +25,7 @@ from gankit.errors import UserError
 from gankit.fsutil import remove_stale_temps
 from gankit.rundir import RunDir
 from gankit.rundir.make import check_run_name, clear_started, create_run_dir, write_config
-from gankit.runlock import DirectoryLock
+from gankit.rundir.lock import DirectoryLock
 from gankit.spec import SampleSpec
 from gankit.track import MetricsLog
 

@@ -1,9 +1,11 @@
-"""Stopping a run cleanly: Ctrl-C (or SIGTERM) ends training after the current iteration."""
+"""Stopping a run cleanly: Ctrl-C (or SIGTERM) ends training after the current iteration, and
+so does a spent time budget (``train.minutes``)."""
 
 from __future__ import annotations
 
 import signal
 import threading
+import time
 from types import FrameType
 from typing import Optional
 
@@ -39,3 +41,22 @@ class StopRequest:
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
+
+
+class TimeBudget:
+    """``minutes`` of training (None: no budget), counted from :meth:`start` on a monotonic clock.
+    Asking costs no device synchronisation: the host only reads its clock."""
+
+    def __init__(self, minutes: Optional[float]):
+        self.seconds = None if minutes is None else 60.0 * minutes
+        self._started: Optional[float] = None
+
+    def start(self) -> "TimeBudget":
+        """Start counting now."""
+        self._started = time.monotonic()
+        return self
+
+    def spent(self) -> bool:
+        """Whether the budget has run out."""
+        return self.seconds is not None and self._started is not None and \
+            time.monotonic() - self._started >= self.seconds

@@ -17,7 +17,7 @@ from gankit.engine.build import FIXED_NOISE_SEED_OFFSET, generate, shown_scores
 from gankit.engine.health import Event, HealthMonitor
 from gankit.engine.session import Evaluator, Session
 from gankit.nets.layers import class_rows
-from gankit.priors import parse_prior
+from gankit.priors import Prior
 from gankit.registry import LOSSES
 from gankit.track import MetricsLog, TensorBoardLog, plot_losses, read_metrics, save_view, write_loss_table
 
@@ -41,8 +41,9 @@ class SampleInputs:
         return SampleInputs(self.z.to(device), labels, self.nrow)
 
 
-def fixed_inputs(cfg: RunConfig, num_classes: int) -> SampleInputs:
-    """The one noise batch (and labels) every picture of a run is drawn from (on the CPU).
+def fixed_inputs(cfg: RunConfig, prior: Prior, num_classes: int) -> SampleInputs:
+    """The one noise batch (and labels) every picture of a run is drawn from (on the CPU), from
+    the GAN's ``prior``.
 
     Conditional runs get ``ceil(sample_count / K)`` samples of each class, one class per row.
     """
@@ -51,8 +52,7 @@ def fixed_inputs(cfg: RunConfig, num_classes: int) -> SampleInputs:
         labels, nrow = class_rows(count, num_classes)
         count = len(labels)
     generator = torch.Generator().manual_seed(cfg.seed + FIXED_NOISE_SEED_OFFSET)
-    return SampleInputs(parse_prior(cfg.train.prior).sample(count, cfg.model.z_dim, generator=generator),
-                        labels, nrow)
+    return SampleInputs(prior.sample(count, cfg.model.z_dim, generator=generator), labels, nrow)
 
 
 class QuietTracker:

@@ -21,7 +21,7 @@ from gankit.engine.gan import STAT_NAMES, Gan, Statistics, batch_spread, gradien
 from gankit.engine.graphs import advance, iterations
 from gankit.engine.health import Event, divergence_message, nonfinite, read_interval
 from gankit.engine.session import Session
-from gankit.engine.stop import StopRequest, TrainingStopped
+from gankit.engine.stop import StopRequest, TimeBudget, TrainingStopped
 from gankit.engine.tracker import QuietTracker, SampleInputs, Tracker, fixed_inputs, grid_steps
 from gankit.errors import TrainingDiverged
 from gankit.nets.layers import inference
@@ -54,12 +54,13 @@ class Cadence:
         return cls(cfg.train.steps, cfg.train.log_every, cfg.eval.every, cfg.train.checkpoint_every,
                    frozenset(grid_steps(cfg)))
 
-    def due(self, step: int, stopping: bool = False) -> Due:
-        """What step ``step`` does (the last step, or one a stop ends at, evaluates and saves).
+    def due(self, step: int, stopping: bool = False, out_of_time: bool = False) -> Due:
+        """What step ``step`` does: the last step, or one a stop or a spent time budget ends at,
+        evaluates and saves; one a time budget ends at also draws, as a run's last step does.
         Every step that draws, evaluates or saves also logs, so nothing is kept unchecked."""
-        last = step == self.total or stopping
+        last = step == self.total or stopping or out_of_time
         evaluate = self.eval_every is not None and (step % self.eval_every == 0 or last)
-        draw = step in self.grids
+        draw = step in self.grids or out_of_time
         save = step % self.checkpoint_every == 0 or last
         return Due(step % self.log_every == 0 or draw or save or evaluate, evaluate, draw, save)
 
@@ -147,13 +148,13 @@ def check_finite(session: Session, tracker: QuietTracker, step: int, values: dic
     raise TrainingDiverged(message)
 
 
-def agreed_stop(session: Session, stop: StopRequest, step: int) -> bool:
-    """Whether to stop after this step: the stop request (read once, a signal may arrive any
-    time), agreed between several processes at the log steps only, so they stop together."""
-    stopping = stop.requested
+def agreed(session: Session, flag: bool, step: int) -> bool:
+    """Whether to end after this step because of ``flag`` (a stop request, read once since a
+    signal may arrive any time; a spent time budget), agreed between several processes at the
+    log steps only, so that they end together."""
     if session.processes.distributed:
-        stopping = step % session.cfg.train.log_every == 0 and distributed.any_process(stopping, session.device)
-    return stopping
+        return step % session.cfg.train.log_every == 0 and distributed.any_process(flag, session.device)
+    return flag
 
 
 def share_buffers(gan: Gan) -> None:
@@ -165,19 +166,23 @@ def share_buffers(gan: Gan) -> None:
         gan.ema.copy_buffers(gan.generator)
 
 
-def train_until_done(session: Session, tracker: QuietTracker, inputs: SampleInputs, stop: StopRequest) -> None:
+def train_until_done(session: Session, tracker: QuietTracker, inputs: SampleInputs, stop: StopRequest,
+                     budget: TimeBudget) -> None:
     """The loop: iterate, and at the steps the cadence names log, evaluate, draw and checkpoint;
-    stop when asked (after the iteration in progress, with a checkpoint)."""
+    stop when asked (after the iteration in progress, with a checkpoint), or end early, as a
+    run's last step ends, once the time budget is spent."""
     cfg, gan = session.cfg, session.gan
     cadence = Cadence.of(cfg)
     iterate = iterations(gan, session.batches, cfg.train.d_steps)
     interval = Interval(session.device)
+    budget.start()
     for step in range(session.step + 1, cfg.train.steps + 1):
         interval.add(advance(gan, cfg, iterate, step))
         session.step = step
         tracker.advanced()
-        stopping = agreed_stop(session, stop, step)
-        due = cadence.due(step, stopping)
+        stopping = agreed(session, stop.requested, step)
+        out_of_time = agreed(session, budget.spent(), step) and not stopping
+        due = cadence.due(step, stopping, out_of_time)
         if due.draw or due.save or due.evaluate:
             if session.processes.distributed:
                 share_buffers(gan)
@@ -195,16 +200,20 @@ def train_until_done(session: Session, tracker: QuietTracker, inputs: SampleInpu
             tracker.summaries()
         if stopping:
             raise TrainingStopped(str(session.run_dir), step)
+        if out_of_time:
+            return
 
 
 def fit(session: Session, show_progress: Optional[bool] = None) -> Path:
-    """Train from ``session.step`` to ``train.steps``, writing the run directory as it goes.
+    """Train from ``session.step`` to ``train.steps`` (or, with ``train.minutes``, until that many
+    minutes of training are spent: ``session.step`` then says where it ended), writing the run
+    directory as it goes.
 
     With an evaluator, G is measured every ``eval.every`` steps and at the end, into
     metrics.jsonl and TensorBoard. Ctrl-C ends the current iteration, writes a
     checkpoint and raises TrainingStopped. Only process 0 writes.
     """
-    inputs = fixed_inputs(session.cfg, session.gan.num_classes).to(session.device)
+    inputs = fixed_inputs(session.cfg, session.gan.prior, session.gan.num_classes).to(session.device)
     try:
         tracker = Tracker(session, show_progress) if session.processes.writer else QuietTracker()
         try:
@@ -216,7 +225,7 @@ def fit(session: Session, show_progress: Optional[bool] = None) -> Path:
                     tracker.picture(0, inputs)
             finishing = session.step == session.cfg.train.steps  # resumed only to write what the end writes
             with StopRequest() as stop:
-                train_until_done(session, tracker, inputs, stop)
+                train_until_done(session, tracker, inputs, stop, TimeBudget(session.cfg.train.minutes))
             if finishing:
                 _finish_pictures(session, tracker, inputs)
             tracker.export()

@@ -3,7 +3,6 @@ uniform, the accuracy of conditional samples, and the modes of Stacked MNIST."""
 
 from __future__ import annotations
 
-import math
 from typing import Callable
 
 import torch
@@ -36,8 +35,3 @@ def channel_predictions(predict: Callable[[torch.Tensor], torch.Tensor], images:
 def stacked_modes(digits: torch.Tensor) -> torch.Tensor:
     """Mode ids 0..999 of stacked digits from per-channel predictions (N, 3)."""
     return digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2]
-
-
-def max_kl(num_classes: int) -> float:
-    """The KL of a histogram with a single class: log K."""
-    return math.log(num_classes)

@@ -32,7 +32,7 @@ from gankit.data import load_samples, to_unit_range
 from gankit.data.sampleset import cache_dir
 from gankit.errors import UserError
 from gankit.fsutil import atomic_write
-from gankit.runlock import DirectoryLock
+from gankit.rundir.lock import DirectoryLock
 
 FEATURES = 128
 EPOCHS = 4

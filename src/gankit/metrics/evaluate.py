@@ -21,7 +21,7 @@ import torch
 
 from gankit.config import RunConfig, load_run_config
 from gankit.data import load_samples, sample_spec, source_of, to_model_units
-from gankit.data.sequences import DATA_SEED, held_out_sines
+from gankit.data.sequences import DATA_SEED
 from gankit.data.toys import MIXTURES
 from gankit.errors import UserError
 from gankit.fsutil import atomic_write_text
@@ -185,7 +185,7 @@ class Evaluator:
         classifier = self.classifier(source)
         images, labels = self._generate(generator, n, device)
         if self._reference_features is None:
-            split = "train" if source == "digits" else "test"
+            split = "test" if SOURCES.find(source).test_split else "train"
             self._reference_features = classifier.features(_reference(self.cfg, split))
             self._reference_name = f"{source} {split} split ({len(self._reference_features)} images)"
         features = classifier.features(images)
@@ -224,25 +224,7 @@ class Evaluator:
         n = self.samples or FEATURE_SAMPLES
         reference, name = self.feature_reference()
         images, _ = self._generate(generator, n, device)
-        real, fake = standardized(reference, image_features(images))
-        pairs = Pairs.of(real, fake)
-        basis = (f"{n} samples vs {name}; {ENCODER_PROTOCOL}; features standardised by the real images' mean and "
-                 "std (gankit.metrics.feature_sets)")
-        knn = fidelity_diversity(pairs)
-        knn_basis = f"k = {NEIGHBOURS} nearest-neighbour balls (Naeem et al. 2020), {basis}"
-        return [
-            Measurement("image_fd", frechet_between(fake, real), f"Fréchet distance of Gaussian fits, {basis}"),
-            Measurement("image_kid", kernel_distance(pairs),
-                        f"KID: unbiased squared MMD over all pairs, kernel (x·y/d + 1)³, {basis}"),
-            Measurement("image_precision", knn["precision"],
-                        f"precision: share of generated samples inside some real sample's ball, {knn_basis}"),
-            Measurement("image_recall", knn["recall"],
-                        f"recall: share of real samples inside some generated sample's ball, {knn_basis}"),
-            Measurement("image_density", knn["density"],
-                        f"density: mean number of real balls holding a generated sample, over k, {knn_basis}"),
-            Measurement("image_coverage", knn["coverage"],
-                        f"coverage: share of real samples whose ball holds a generated sample, {knn_basis}"),
-        ]
+        return image_measurements(image_features(images), reference, f"{n} samples vs {name}")
 
     def _stacked(self, generator, device) -> list[Measurement]:
         n = self.samples or STACKED_SAMPLES
@@ -257,8 +239,9 @@ class Evaluator:
         """Real sequences to compare with, prepared once: held-out sines (SEQUENCE_SAMPLES of
         them), or the first REFERENCE_LIMIT sequences of the run's own file (its training data)."""
         if self._reference_sequences is None:
-            if self.cfg.data.source == "sines":
-                data = held_out_sines(self.cfg.data, SEQUENCE_SAMPLES)
+            held_out = SOURCES.find(self.cfg.data.source).held_out
+            if held_out is not None:
+                data = held_out(self.cfg.data, SEQUENCE_SAMPLES)
                 name = f"{data.description}, not the training draw (seed {DATA_SEED})"
             else:
                 data = load_samples(self.cfg.data.model_copy(update={"limit": REFERENCE_LIMIT}))
@@ -304,6 +287,49 @@ class Evaluator:
         return [Measurement(name, value, protocol) for name, value in values.items()]
 
 
+def image_measurements(fake_features: torch.Tensor, real_features: torch.Tensor, basis: str) -> list[Measurement]:
+    """gankit's image measure of generated images against real ones, both as the random encoder's
+    features: Fréchet distance, KID, precision, recall, density and coverage; ``basis`` says what
+    was compared ("5000 samples vs ...") in each protocol."""
+    real, fake = standardized(real_features, fake_features)
+    pairs = Pairs.of(real, fake)
+    basis = (f"{basis}; {ENCODER_PROTOCOL}; features standardised by the real images' mean and std "
+             "(gankit.metrics.feature_sets)")
+    knn = fidelity_diversity(pairs)
+    knn_basis = f"k = {NEIGHBOURS} nearest-neighbour balls (Naeem et al. 2020), {basis}"
+    return [
+        Measurement("image_fd", frechet_between(fake, real), f"Fréchet distance of Gaussian fits, {basis}"),
+        Measurement("image_kid", kernel_distance(pairs),
+                    f"KID: unbiased squared MMD over all pairs, kernel (x·y/d + 1)³, {basis}"),
+        Measurement("image_precision", knn["precision"],
+                    f"precision: share of generated samples inside some real sample's ball, {knn_basis}"),
+        Measurement("image_recall", knn["recall"],
+                    f"recall: share of real samples inside some generated sample's ball, {knn_basis}"),
+        Measurement("image_density", knn["density"],
+                    f"density: mean number of real balls holding a generated sample, over k, {knn_basis}"),
+        Measurement("image_coverage", knn["coverage"],
+                    f"coverage: share of real samples whose ball holds a generated sample, {knn_basis}"),
+    ]
+
+
+def evaluate_images(images: Path, against: Path, *, samples: Optional[int] = None,
+                    size: int = 64) -> list[Measurement]:
+    """gankit's image measure of images it did not make (a folder, a zip or an .npy: the first
+    ``samples``, by default FEATURE_SAMPLES) against the first FEATURE_REFERENCE images of the
+    folder (or zip) ``against``, both decoded at ``size`` x ``size``: the protocol a run of
+    images is measured with (:meth:`Evaluator._features`)."""
+    from gankit.data.image_sets import load_image_set
+
+    n = samples or FEATURE_SAMPLES
+    generated, what = load_image_set(images, size, n)
+    real, real_name = load_image_set(against, size, FEATURE_REFERENCE)
+    if min(len(generated), len(real)) <= NEIGHBOURS:
+        raise UserError(f"the image measure needs more than {NEIGHBOURS} images on each side (got {len(generated)} "
+                        f"and {len(real)})")
+    basis = f"{len(generated)} images ({what}) vs the first {len(real)} images of {real_name}"
+    return image_measurements(image_features(generated), image_features(real), basis)
+
+
 def _fidelity_version() -> str:
     from importlib.metadata import version
 
@@ -332,7 +358,7 @@ def evaluate_run(run_dir: Path, *, samples: Optional[int] = None, inception: boo
                  module: Optional[torch.nn.Module] = None) -> tuple[Path, list[Measurement]]:
     """Evaluate a run's generator; write ``eval/step_NNNNNN.json`` in the run and return it
     with the measurements. ``module``: for runs trained on a ready-made G, a fresh one of its class."""
-    from gankit.engine.checkpoint import weights_step
+    from gankit.engine import weights_step
     from gankit.sampling import load_generator
 
     run_dir = Path(run_dir)

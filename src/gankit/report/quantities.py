@@ -16,7 +16,7 @@ FINAL_KEYS = ("d_real", "d_fake", "d_loss", "g_loss", "d_x", "d_g_z", "wasserste
 
 
 @dataclass(frozen=True)
-class Quantity:
+class Labelled:
     """A logged key with its label for people and the unit of its values in this run."""
 
     key: str
@@ -24,10 +24,10 @@ class Quantity:
     unit: str
 
 
-def describe(key: str, loss: Optional[str] = None) -> Quantity:
+def labelled(key: str, loss: Optional[str] = None) -> Labelled:
     """Label and unit of a metrics.jsonl key (``eval_*`` keys are evaluation metrics) in a run
     trained with ``loss``."""
-    return Quantity(key, quantities.describe(key).label, quantities.unit_of(key, loss))
+    return Labelled(key, quantities.describe(key).label, quantities.unit_of(key, loss))
 
 
 def is_share(name: str) -> bool:

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from gankit.rundir import Arm, Metric, Picture, RunDir, Stat, StudyDir, StudyRun, Summary, Verdict
+from gankit.rundir import Metric, Picture, RunDir, Stat, StudyDir, StudyRun, Summary, Verdict
 
 from .run_data import RunData, read_run
 
-__all__ = ["Arm", "Metric", "Picture", "Stat", "StudyData", "StudyRun", "Verdict", "inside", "read_study"]
+__all__ = ["Metric", "Picture", "Stat", "StudyData", "StudyRun", "Verdict", "inside", "read_study"]
 
 
 @dataclass

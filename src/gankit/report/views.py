@@ -16,7 +16,7 @@ from gankit.rundir import Measurement
 from .charts import Line, color, line_chart
 from .run_data import RunData
 from .compare import mean_band
-from .quantities import GRAD_KEYS, LOSS_CURVES, OUTPUT_KEYS, describe, is_share
+from .quantities import GRAD_KEYS, LOSS_CURVES, OUTPUT_KEYS, is_share, labelled
 from .text import data_uri, fmt
 
 class Ids:
@@ -116,7 +116,7 @@ def _loss_of(runs: Sequence[RunData]) -> Optional[str]:
 
 
 def _unit(key: str, runs: Sequence[RunData]) -> str:
-    q = describe(key, _loss_of(runs))
+    q = labelled(key, _loss_of(runs))
     return f"{q.label} ({q.unit})"
 
 
@@ -128,22 +128,22 @@ def run_charts(ids: Ids, run: RunData) -> list[Markup]:
 
     def lines(wanted: Sequence[str]) -> list[Line]:
         """One line per key of ``wanted`` that the run logged, coloured by its place in ``wanted``."""
-        return [Line(describe(k, loss).label, *run.series(k), color=color(i), dashed=k == "wasserstein")
+        return [Line(labelled(k, loss).label, *run.series(k), color=color(i), dashed=k == "wasserstein")
                 for i, k in enumerate(wanted) if k in keys]
 
     wanted = list(LOSS_CURVES) + [k for k in ("wasserstein", "d_penalty") if k in keys
                                 and any(v for v in run.series(k)[1] if math.isfinite(v))]
     if any(k in keys for k in wanted):
         title = "Losses and the critic's Wasserstein estimate" if "wasserstein" in keys else "Losses"
-        charts.append(_chart(ids, title, f"loss ({describe('d_real', loss).unit})", lines(wanted)))
+        charts.append(_chart(ids, title, f"loss ({labelled('d_real', loss).unit})", lines(wanted)))
     if any(k in keys for k in OUTPUT_KEYS):
-        unit = describe("d_x", loss).unit
+        unit = labelled("d_x", loss).unit
         charts.append(_chart(ids, "Discriminator outputs", f"mean D output ({unit})", lines(OUTPUT_KEYS),
                              probability=unit == "probability"))
     if any(k in keys for k in GRAD_KEYS):
         charts.append(_chart(ids, "Gradient norms", "gradient norm (L2)", lines(GRAD_KEYS)))
     for key in (k for k in keys if k.startswith("eval_")):
-        q = describe(key, loss)
+        q = labelled(key, loss)
         charts.append(_chart(ids, f"Evaluation: {q.label}", f"{q.label} ({q.unit})", lines([key])))
     return charts
 
@@ -164,7 +164,7 @@ def runs_charts(ids: Ids, runs: Sequence[RunData], labels: Sequence[str]) -> lis
     for key in compared_keys(runs):
         lines = [Line(label, *run.series(key), color=color(i)) for i, (run, label) in enumerate(zip(runs, labels))
                  if key in run.keys()]
-        q = describe(key, loss)
+        q = labelled(key, loss)
         charts.append(_chart(ids, q.label[0].upper() + q.label[1:], _unit(key, runs), lines,
                              probability=key in OUTPUT_KEYS and q.unit == "probability"))
     return charts
@@ -181,7 +181,7 @@ def arm_chart(ids: Ids, key: str, arms: Sequence[tuple[str, Sequence[RunData]]],
             lines.append(Line(f"{label} (n={max(band.count)})", band.steps, band.mean, color=color(i),
                               low=band.low if spread else None, high=band.high if spread else None))
     every = [r for _, runs in arms for r in runs]
-    q = describe(key, _loss_of(every))
+    q = labelled(key, _loss_of(every))
     title = f"{q.label[0].upper() + q.label[1:]}: mean over seeds, shaded min to max"
     if group:
         title = f"{group}: {title}"

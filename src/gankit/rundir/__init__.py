@@ -9,9 +9,9 @@ names; the API, the report, the web lab, the studies and export read through the
 from gankit.rundir import names
 from gankit.rundir.run import (Grid, LossTable, Measurement, MetricsTail, RunDir, finite, health_events, number,
                                parse_metrics)
-from gankit.rundir.study import (Arm, Metric, Picture, Stat, StudyDir, StudyRun, Summary, SummaryReader,
+from gankit.rundir.study import (Metric, Picture, Stat, StudyDir, StudyRun, Summary, SummaryArm, SummaryReader,
                                  Verdict)
 
-__all__ = ["Arm", "Grid", "LossTable", "Measurement", "Metric", "MetricsTail", "Picture", "RunDir", "Stat",
-           "StudyDir", "StudyRun", "Summary", "SummaryReader", "Verdict", "finite", "health_events", "names",
+__all__ = ["Grid", "LossTable", "Measurement", "Metric", "MetricsTail", "Picture", "RunDir", "Stat",
+           "StudyDir", "StudyRun", "Summary", "SummaryArm", "SummaryReader", "Verdict", "finite", "health_events", "names",
            "number", "parse_metrics"]

@@ -13,7 +13,7 @@ from gankit.errors import UserError, machine_error
 from gankit.fsutil import TEMP_SUFFIX, atomic_write_text, make_folder
 from gankit.rundir import names
 from gankit.rundir.run import RunDir
-from gankit.runlock import DirectoryLock, LockHeld
+from gankit.rundir.lock import DirectoryLock, LockHeld
 
 MAX_NAME_BYTES = 240  # a run name leaves room for "-NNNN" within the usual 255-byte file-name limit
 

@@ -377,7 +377,7 @@ class RunDir:
         """running (a process holds its lock), diverged (its last row says so), finished (its
         generator is exported at ``steps``) or stopped. ``records`` and ``exported`` may be given
         when already read (``exported`` -1: read it here; a damaged export counts as none)."""
-        from gankit.runlock import is_locked
+        from gankit.rundir.lock import is_locked
 
         if is_locked(self.path):
             return "running"

@@ -90,7 +90,7 @@ class StudyRun:
 
 
 @dataclass(frozen=True)
-class Arm:
+class SummaryArm:
     """An arm as the summary lists it: name, label, overrides, group."""
 
     name: str
@@ -131,7 +131,7 @@ class Summary:
     base: str
     steps: Optional[int]
     seeds: list
-    arms: list[Arm]
+    arms: list[SummaryArm]
     metrics: list[Metric]
     runs: list[StudyRun]
     table: dict[str, dict[str, Optional[Stat]]]  # arm -> metric key -> stat
@@ -337,14 +337,14 @@ class SummaryReader:
         return Stat(parts.get("mean"), parts.get("std"), parts.get("min"), parts.get("max"),
                     int(n) if n is not None else None)
 
-    def arms(self, data: dict) -> list[Arm]:
+    def arms(self, data: dict) -> list[SummaryArm]:
         """The "arms" list."""
         arms = []
         for where, a, name in self.entries(data, "arms", "name"):
             overrides = a.get("overrides") or []
             if not isinstance(overrides, list):
                 raise self.fail(f"{where}.overrides must be a list")
-            arms.append(Arm(name, self.text(a, "label", where, default=name) or name,
+            arms.append(SummaryArm(name, self.text(a, "label", where, default=name) or name,
                             [str(o) for o in overrides], self.text(a, "group", where, default=None)))
         return arms
 

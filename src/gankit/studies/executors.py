@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from gankit.errors import EXIT_DIVERGED, EXIT_INTERRUPTED, UserError
+from gankit.errors import EXIT_DIVERGED, EXIT_INTERRUPTED, StudyStopped, UserError
 
 EXECUTORS = ("local", "submitit-local", "slurm")
 POLL_SECONDS = 0.2
@@ -74,10 +74,6 @@ def last_line(path: Path) -> str:
     except OSError:
         return ""
     return lines[-1].strip() if lines else ""
-
-
-class StudyStopped(Exception):
-    """The study was interrupted (Ctrl-C or SIGTERM); its trainings wrote their checkpoints."""
 
 
 def _die_with_parent() -> None:

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from gankit.config import RunConfig
+from gankit.data import sample_spec
 from gankit.priors import Prior, parse_prior
 
 CODE_SAMPLES = 2000
@@ -98,7 +99,7 @@ def first_layer_statistics(generator: nn.Module, cfg: RunConfig, prior: str) -> 
         "preact_variation": float(units.std(0).mean() / train_units.std(0).mean()),
         "units_dead": float(stuck),
     }
-    if cfg.data.source not in ("ring8", "grid25"):
+    if sample_spec(cfg.data).kind != "points":  # a tanh output: images and sequences
         values["output_saturated"] = float((outputs.abs() > SATURATION).double().mean())
     return values
 

@@ -2,7 +2,7 @@
 
 Each measure named in a study file (``measure: [convergence, stability, quality, ...]``) is a
 function of one run directory (and, for sampling arms, the prior it is sampled from) that
-returns named values; :data:`METRICS` says what each value is, its unit, which way is better
+returns named values; :data:`STUDY_METRICS` says what each value is, its unit, which way is better
 and how it was measured. Nothing here touches a live training loop.
 """
 
@@ -38,7 +38,7 @@ _SETTLE = ("the first logged step from which the trailing moving average (max(3,
            "(gankit.studies.convergence)")
 _AFTER = "over the logged values from the settling step on, averaged over the watched curves"
 
-METRICS: dict[str, Metric] = {m.key: m for m in [
+STUDY_METRICS: dict[str, Metric] = {m.key: m for m in [
     Metric("convergence_step", "convergence", "steps", "lower", _SETTLE),
     Metric("loss_spread", "loss spread", "loss units", "lower", "standard deviation of the losses " + _AFTER),
     Metric("loss_swing", "loss swing", "loss units", "lower",
@@ -309,8 +309,8 @@ for _name, _measure in (("convergence", _convergence), ("stability", _stability)
 
 def metric_info(key: str, protocols: dict[str, str]) -> Metric:
     """What is known of the value ``key``: its own entry, an evaluator's, or just its name."""
-    if key in METRICS:
-        return METRICS[key]
+    if key in STUDY_METRICS:
+        return STUDY_METRICS[key]
     quantity = QUANTITIES.find(key)
     if quantity is None:
         return Metric(key, key, "", None, protocols.get(key, ""))

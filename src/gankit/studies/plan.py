@@ -89,11 +89,15 @@ def plan_runs(spec: StudySpec, study_file: Optional[Path] = None) -> list[RunPla
 
 
 def _check_folder(cfg, study: str) -> None:
-    """A study on a folder of images needs one that is there (refused now, not once per run)."""
-    if cfg.data.source != "folder":
+    """A study on data only ``data.root`` names (a folder of images, a file of sequences) needs it
+    there (refused now, not once per run)."""
+    from gankit.data import SOURCES
+
+    if not SOURCES.find(cfg.data.source).needs_root:
         return
     if not cfg.data.root:
-        raise UserError(f"study {study} trains on a folder of images: give it data.root=FOLDER (or a .zip of images)")
+        raise UserError(f"study {study} trains on data.source={cfg.data.source}: give it data.root=FOLDER "
+                        "(a folder or a .zip of images; a file of sequences)")
     if not Path(cfg.data.root).expanduser().exists():
         raise UserError(f"data folder not found: {cfg.data.root} (data.root)")
 
@@ -144,7 +148,7 @@ def diverged_at(run: Path) -> Optional[int]:
 
 def run_state(run: Path, steps: int) -> State:
     """Where the run in ``run`` stands against ``steps`` planned steps."""
-    from gankit.engine.checkpoint import checkpoint_step
+    from gankit.engine import checkpoint_step
 
     if not run.exists():
         return State.NEW

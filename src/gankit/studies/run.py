@@ -17,15 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-import yaml
 
 from gankit.config import names_a_file, parse_override
-from gankit.errors import EXIT_DIVERGED, EXIT_INTERRUPTED, UserError
+from gankit.errors import EXIT_DIVERGED, EXIT_INTERRUPTED, StudyStopped, UserError
 from gankit.fsutil import atomic_write_text, make_folder
 from gankit.rundir import RunDir, StudyDir, StudyRun
-from gankit.runlock import DirectoryLock, is_locked
+from gankit.rundir.lock import DirectoryLock, is_locked
 from gankit.studies import plan as planning
-from gankit.studies.executors import Job, StudyStopped, make_executor
+from gankit.studies.executors import Job, make_executor
 from gankit.studies.measures import Measurer, Metric, RunView, metric_info
 from gankit.studies.study_file import StudySpec, dump_study, load_study, validate_study
 from gankit.studies.summary import build_summary, open_claims, write_summary
@@ -58,6 +57,17 @@ class StudyResult:
     study_dir: Path
     summary: dict[str, Any]
     report: Optional[Path]
+
+    @property
+    def summary_path(self) -> Path:
+        """The summary.json the study wrote."""
+        return StudyDir(self.study_dir).summary
+
+    def table(self) -> str:
+        """The table of arms and the verdicts as plain text, as `gankit study` prints them."""
+        from gankit.studies.summary import format_summary
+
+        return format_summary(self.summary)
 
 
 def _prior_slug(prior: str) -> str:
@@ -165,7 +175,7 @@ def _relative(path: Path, study_dir: Path) -> str:
         return str(path.resolve())
 
 
-class Measurements:
+class RunMeasurer:
     """Each run measured once per command (under each sampling arm), however many rounds read it."""
 
     def __init__(self, spec: StudySpec, study_dir: Path, say: Say):
@@ -198,7 +208,7 @@ class Measurements:
 
 
 def _status(run: Path, view: RunView) -> tuple[str, Optional[int]]:
-    from gankit.engine.checkpoint import checkpoint_step
+    from gankit.engine import checkpoint_step
 
     diverged = planning.diverged_at(run)
     if diverged is not None:
@@ -270,7 +280,7 @@ def run_study(study: str, runs: Sequence[Path] = (), options: Optional[StudyOpti
     make_folder(study_dir)
     with DirectoryLock(study_dir, "study"):
         atomic_write_text(StudyDir(study_dir).spec, dump_study(spec))
-        measure = Measurements(spec, study_dir, say)
+        measure = RunMeasurer(spec, study_dir, say)
         if runs:
             measured, metrics = measure(units)
             summary = build_summary(spec, measured, metrics)
@@ -306,7 +316,7 @@ class _Rounds:
         """The study with its first ``seeds`` seeds."""
         return self.spec.model_copy(update={"seeds": self.spec.seed_list(seeds)})
 
-    def settle(self, executor, jobs: int, measure: Measurements, say: Say) -> tuple[list[Unit], dict[str, Any]]:
+    def settle(self, executor, jobs: int, measure: RunMeasurer, say: Say) -> tuple[list[Unit], dict[str, Any]]:
         """Train, measure and judge look after look; returns the runs judged and the summary."""
         for look in range(1, self.looks.count + 1):
             seeds = self.looks.seeds_at(look)
@@ -325,13 +335,3 @@ class _Rounds:
                     f"{self.looks.seeds_at(look + 1) - seeds} more")
         say(f"{len(still_open)} claim(s) still open at the cap of {seeds} seeds: " + "; ".join(still_open))
         return units, summary
-
-
-def read_spec(study_dir: Path) -> StudySpec:
-    """The spec a study directory was run with."""
-    path = StudyDir(study_dir).spec
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as err:
-        raise UserError(f"{path} cannot be read: {err}") from None
-    return validate_study(data, str(path))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import numbers
 
 
@@ -26,8 +25,3 @@ def as_float(value) -> float | None:
             return None
         return float(out)
     return None
-
-
-def is_finite(value: float | None) -> bool:
-    """True for a float that is neither None, NaN nor infinite."""
-    return value is not None and math.isfinite(value)

@@ -32,7 +32,7 @@ from starlette.staticfiles import StaticFiles
 
 from gankit.errors import EXIT_INTERRUPTED, MachineError, UserError
 from gankit.rundir import MetricsTail
-from gankit.runlock import LockHeld, is_locked
+from gankit.rundir.lock import LockHeld, is_locked
 from gankit.web import sample_pictures
 from gankit.web.guard import LOOPBACK_HOSTS, Guard, check_token, error, is_loopback
 from gankit.web.isolated import Isolation, check_package_names, strip_working_folder
