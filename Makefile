@@ -36,7 +36,7 @@ browser:
 # pyproject.toml gives compatible ranges; the lock, as constraints, makes every version exact.
 $(VENV)/.installed: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(LOCK) -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -c $(LOCK) -e '.[test]'
 	touch $@
 
 # Rewrite the lock from what .venv holds now: after a deliberate upgrade there, with the tests passing.

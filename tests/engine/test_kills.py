@@ -15,17 +15,16 @@ pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
 
 # Each is GANKIT_CRASH: the process kills itself halfway through that write (see gankit.faults).
 # 240 steps, checkpoints every 40 (six: the sixth is the final step's), grids at 0, 80, 160, 240.
+# One of each kind of write, at the start, in the middle and at the end (the first checkpoint, a
+# later grid, the final grid and the final curves write as the ones kept here do: left out for the
+# suite's time).
 CRASH_POINTS = [
     "config.yaml",  # before the run has a config: the same command again takes the folder back
     "metrics.jsonl:3",  # a metrics line cut in two
     "step_000000.png",  # the first grid, before any checkpoint
-    "last.pt:1",  # the first checkpoint
-    "step_000080.png",  # a grid after a checkpoint
     "loss_table.csv:2",  # the loss table after the second checkpoint
     "last.pt:3",  # a checkpoint over an older one
-    "step_000240.png",  # the final grid
     "last.pt:6",  # the final checkpoint
-    "loss_curve.png:6",  # the curves after the final checkpoint
     "generator.safetensors",  # the final generator, after the final checkpoint
 ]
 

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
 
 
 def test_default_preset_beats_the_untrained_generator(tmp_path):
-    session = new_run(None, ["train.steps=1500", "train.log_every=500", "train.checkpoint_every=5000"],
+    # 1,000 steps close 83% / 85% of the gap on seeds 0 / 1 (one thread; 85% at 1,500 on seed 0)
+    session = new_run(None, ["train.steps=1000", "train.log_every=500", "train.checkpoint_every=5000"],
                       runs_root=tmp_path)
     digits = load_samples(DataConfig(source="digits", image_size=16))
     assert_training_beats_untrained(session, to_unit_range(digits.samples[:1500]), digits.labels[:1500],
