@@ -120,3 +120,16 @@ def test_ctrl_c_ends_the_iteration_with_a_checkpoint_and_returns_the_run(tmp_pat
     checkpoint = torch.load(tmp_path / "long" / "checkpoints" / "last.pt", weights_only=True)
     assert checkpoint["step"] == int(stopped_at)
     assert "continue with: gankit train --resume" in err
+
+
+def test_the_api_functions_keep_their_names_after_their_subpackages_are_imported():
+    """gankit.report, gankit.export and gankit.studies are functions, and stay functions once
+    the subpackages of the same names (which they use) are imported."""
+    import importlib
+
+    import gankit
+
+    for name in ("report", "export", "studies"):
+        importlib.import_module(f"gankit.{name}")
+        assert callable(getattr(gankit, name)) and getattr(gankit, name).__module__ == "gankit.api", name
+    assert "ring8" in gankit.presets() and "noise" in gankit.studies()

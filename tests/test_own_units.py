@@ -1,17 +1,20 @@
 """Units from outside gankit: a loss, a prior, a data source and a study measure, each one unit
 plus one registry entry in a user's module, used end to end (config validation, training, the
-logged curves' units, measuring the run)."""
+logged curves' units, measuring the run). The loss derives a quantity of its own, which every
+chart, table and picker shows with no other file touched: the report page, the loss table, the
+web lab's units and the toy lab's loss picker and rows."""
 
 import math
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 import torch
 
 import gankit
 from gankit.errors import UserError
-from gankit.registry import LOSSES, MEASURES, PRIORS, SOURCES
+from gankit.registry import LOSSES, MEASURES, PRIORS, QUANTITIES, SOURCES
 from gankit.rundir import RunDir
 
 OWN_UNITS = textwrap.dedent('''
@@ -24,6 +27,7 @@ OWN_UNITS = textwrap.dedent('''
     from gankit.data.sampleset import SampleSet
     from gankit.losses import DiscriminatorTerms
     from gankit.priors import Parameter, PriorFamily
+    from gankit.quantities import Quantity
     from gankit.registry import LOSSES, MEASURES, PRIORS, SOURCES
 
 
@@ -33,9 +37,11 @@ OWN_UNITS = textwrap.dedent('''
         outputs_are_logits = False
         unit = "squared margin"
         saturating = False
+        quantities = (Quantity("margin_gap", "squared-margin gap", "squared margin", chart="losses",
+                               short="margin gap", table=True, derived=True),)
 
         def derived(self, record):
-            return {}
+            return {"margin_gap": round(record["d_fake"] - record["d_real"], 6)}
 
         def d_terms(self, real_out, fake_out):
             real, fake = F.relu(1 - real_out).pow(2).mean(), F.relu(1 + fake_out).pow(2).mean()
@@ -81,8 +87,8 @@ def own_units(tmp_path, monkeypatch):
     import ownunits  # noqa: F401
 
     yield
-    for registry, name in ((LOSSES, "squared-hinge"), (PRIORS, "laplace"), (SOURCES, "spiral"),
-                           (MEASURES, "last_g_loss")):
+    for registry, name in ((LOSSES, "squared-hinge"), (QUANTITIES, "margin_gap"), (PRIORS, "laplace"),
+                           (SOURCES, "spiral"), (MEASURES, "last_g_loss")):
         registry.unregister(name)
     sys.modules.pop("ownunits", None)
 
@@ -116,3 +122,34 @@ def test_own_loss_prior_and_source_train_and_measure_end_to_end(own_units, tmp_p
     assert samples.shape == (200, 2) and torch.isfinite(samples).all()
     values = Measurer().measure(["last_g_loss"], RunView(run.dir))
     assert values["last_g_loss"] == pytest.approx(rows[-1]["g_loss"])
+
+    # the loss's own quantity: logged, in the loss table, on the report's losses chart and its table
+    assert all(r["margin_gap"] == pytest.approx(r["d_fake"] - r["d_real"], abs=2e-6) for r in rows)
+    assert "margin gap" in (run.dir / "loss_table.md").read_text().splitlines()[0]
+    page = gankit.report([run.dir], tmp_path / "report.html").read_text()
+    assert "Losses and the squared-margin gap" in page
+    assert "margin gap" in page.split("Losses at the grid steps")[1]
+
+
+def test_own_loss_and_its_quantity_reach_the_web_lab_and_the_toy(own_units):
+    pytest.importorskip("starlette")
+    from starlette.testclient import TestClient
+
+    from gankit.web.server import create_app
+    from gankit.web.toylab import DEFAULTS, ToyLab
+
+    app = create_app(Path("unused-runs"), Path("unused-studies"), token="t" * 32)
+    with TestClient(app, headers={"Authorization": "Bearer " + "t" * 32}) as client:
+        units = client.get("/api/units").json()
+    assert units["losses"]["squared-hinge"]["quantities"] == ["margin_gap"]
+    assert units["losses"]["squared-hinge"]["unit"] == "squared margin"
+    assert units["quantities"]["margin_gap"]["chart"] == "losses" and units["quantities"]["margin_gap"]["derived"]
+    assert [c["name"] for c in units["charts"]][0] == "losses"
+    # the toy's loss picker is built from those units (no loss written into the page), and the toy
+    # trains with the loss and sends its quantity to the page's losses chart
+    toy_page = (Path(gankit.__file__).parent / "web" / "static" / "toy.html").read_text()
+    assert "<option" not in toy_page.split('id="loss"')[1].split("</select>")[0]
+    toy = ToyLab({**DEFAULTS, "loss": "squared-hinge"})
+    toy.step(2)
+    row = toy.state()["losses"][-1]
+    assert row["margin_gap"] == pytest.approx(row["d_fake"] - row["d_real"], abs=2e-6)

@@ -19,6 +19,7 @@ from typing import Protocol
 import torch
 import torch.nn.functional as F
 
+from gankit.quantities import Quantity
 from gankit.registry import LOSSES
 
 
@@ -38,6 +39,7 @@ class AdversarialLoss(Protocol):
     outputs_are_logits: bool  # True: D(x) is reported as mean sigmoid(output), and "D has won" is checked
     unit: str  # the unit of its values: "nats" for the logistic losses
     saturating: bool  # G's loss flattens where D rejects the fakes (its gradient vanishes)
+    quantities: tuple[Quantity, ...]  # what ``derived`` logs (optional: none)
 
     def derived(self, record: dict) -> dict:
         """Extra logged values computed from the averaged statistics (e.g. a distance estimate)."""
@@ -67,6 +69,7 @@ class Minimax:
     outputs_are_logits = True
     unit = "nats"
     saturating = True
+    quantities: tuple[Quantity, ...] = ()
 
     def derived(self, record: dict) -> dict:
         """Nothing beyond the loss terms."""
@@ -123,6 +126,9 @@ class Wasserstein(CriticLoss):
 
     name = "wasserstein"
     unit = "critic units"
+    quantities = (Quantity("wasserstein", "critic's Wasserstein estimate", "critic units", chart="losses",
+                           description="the critic's Wasserstein estimate", short="Wasserstein", table=True,
+                           derived=True),)
 
     def d_terms(self, real_out: torch.Tensor, fake_out: torch.Tensor) -> DiscriminatorTerms:
         """-mean D(x) and +mean D(G(z)); their sum is minus the Wasserstein estimate."""
@@ -131,7 +137,7 @@ class Wasserstein(CriticLoss):
 
     def derived(self, record: dict) -> dict:
         """The critic's estimate of the Wasserstein distance, mean D(x) - mean D(G(z))."""
-        return {"wasserstein": round(-(record["d_real"] + record["d_fake"]), 6)}
+        return {self.quantities[0].key: round(-(record["d_real"] + record["d_fake"]), 6)}
 
 
 class Hinge(CriticLoss):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import threading
-from typing import Generic, Iterator, Optional, TypeVar
+from typing import Callable, Generic, Iterator, Optional, TypeVar
 
 from gankit.errors import UserError
 
@@ -33,8 +33,10 @@ class Registry(Generic[T]):
     """Units of one kind by name. ``kind`` names it in messages ("loss"); ``plural`` in lists;
     ``home``: the module that registers gankit's own, imported on first use."""
 
-    def __init__(self, kind: str, home: str, plural: Optional[str] = None):
+    def __init__(self, kind: str, home: str, plural: Optional[str] = None,
+                 on_register: Optional[Callable[[T], None]] = None):
         self.kind = kind
+        self.on_register = on_register  # told of each entry as it is registered
         self.plural = plural or f"{kind}s"
         self.home = home
         self._entries: dict[str, T] = {}
@@ -60,6 +62,8 @@ class Registry(Generic[T]):
             if name in self._entries and not replace and self._entries[name] is not entry:
                 raise ValueError(f"a {self.kind} named '{name}' is registered already")
             self._entries[name] = entry
+        if self.on_register is not None:
+            self.on_register(entry)
         return entry
 
     def unregister(self, name: str) -> None:
@@ -115,7 +119,14 @@ class Registry(Generic[T]):
         return name
 
 
-LOSSES: Registry = Registry("loss", "gankit.losses", "losses")  # adversarial losses (train.loss)
+def _loss_registered(loss: object) -> None:
+    """A loss brings the quantities it derives (the Wasserstein estimate, ...) with it."""
+    from gankit.quantities import register_loss_quantities
+
+    register_loss_quantities(loss)
+
+
+LOSSES: Registry = Registry("loss", "gankit.losses", "losses", _loss_registered)  # adversarial losses (train.loss)
 PRIORS: Registry = Registry("prior", "gankit.priors")  # latent distributions (train.prior)
 FAMILIES: Registry = Registry("network family", "gankit.nets", "network families")  # model.arch
 CONDITIONINGS: Registry = Registry("conditioning", "gankit.nets.heads")  # model.conditional: D's head

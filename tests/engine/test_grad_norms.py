@@ -177,4 +177,4 @@ def test_every_logged_row_carries_finite_positive_norms(gankit, tmp_path):
     events = EventAccumulator(str(run_dir))
     events.Reload()
     for key in ("g_grad_norm", "d_grad_norm"):
-        assert [e.step for e in events.Scalars(f"train/{key}")] == [0, 1, 2, 3]
+        assert [e.step for e in events.Scalars(f"gradients/{key}")] == [0, 1, 2, 3]

@@ -173,7 +173,8 @@ def test_the_run_page_draws_curves_grids_and_samples(opened):
     page.wait_for_function("() => GK.charts.losses && GK.charts.losses.seriesCount >= 3"
                            " && GK.charts.losses.plot.data[0].length > 0")
     assert page.locator("#chart-losses canvas").count() >= 1
-    assert page.evaluate("GK.charts.losses.plot.series.slice(1).map(s => s.label)") == ["D real", "D fake", "G"]
+    # the losses chart holds every quantity the registry puts on it that the run logged
+    assert page.evaluate("GK.charts.losses.plot.series.slice(1).map(s => s.label)") == ["D real", "D fake", "D total", "G"]
     assert page.locator("#run-status .badge").inner_text() == "finished"
     assert page.locator("#resume").is_visible() and not page.locator("#stop").is_visible()
 
@@ -290,6 +291,11 @@ def test_the_toy_lab_trains_step_by_step(opened):
     assert page.locator("#play").get_attribute("aria-pressed") == "true"
     page.wait_for_function("() => GK.toy.state.step >= 16", timeout=60_000)
     # the loss switches between steps
+    from gankit.registry import LOSSES
+
+    # the loss picker lists every registered loss (from /api/units), the lab's default chosen
+    assert page.eval_on_selector_all("#loss option", "options => options.map(o => o.value)") == LOSSES.names()
+    assert page.input_value("#loss") == "non-saturating"
     page.select_option("#loss", "hinge")
     page.wait_for_function("() => GK.toy.state.settings && GK.toy.state.settings.loss === 'hinge'")
     page.click("#play")

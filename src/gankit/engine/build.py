@@ -151,10 +151,12 @@ class TrainableGan:
         self._average_measured = self.gan.ema is None
         return stats
 
-    @staticmethod
-    def read(stats: torch.Tensor) -> dict[str, float]:
-        """Packed statistics as numbers by name (one host transfer)."""
-        return Statistics.read(stats)
+    def read(self, stats: torch.Tensor) -> dict[str, float]:
+        """Packed statistics as numbers by name (one host transfer), with what the loss derives
+        from them (the Wasserstein estimate), as a run logs them."""
+        values = Statistics.read(stats)
+        values.update(self.gan.objective.derived(values))
+        return values
 
     @staticmethod
     def statistic_names() -> tuple[str, ...]:

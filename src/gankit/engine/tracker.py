@@ -12,6 +12,7 @@ from typing import Optional, Sequence
 import torch
 from tqdm.auto import tqdm  # a notebook widget in Jupyter, a text bar elsewhere
 
+from gankit import quantities
 from gankit.config import RunConfig
 from gankit.engine.build import FIXED_NOISE_SEED_OFFSET, generate, shown_scores
 from gankit.engine.health import Event, HealthMonitor
@@ -136,11 +137,8 @@ class Tracker(QuietTracker):
 
     def _show(self, step: int, record: dict) -> None:
         """The logged losses on the console: after the progress bar, or as a line of their own."""
-        summary = {"D real": record["d_real"], "D fake": record["d_fake"], "D": record["d_loss"],
-                   "G": record["g_loss"], "D(x)": record["d_x"], "D(G(z))": record["d_g_z"]}
-        if "wasserstein" in record:
-            summary["W"] = record["wasserstein"]
-        shown = [f"{k} {v:.3f}" for k, v in summary.items()] + [f"{record['img_per_s']:.0f} img/s"]
+        shown = [f"{quantities.describe(key).shown} {record[key]:.3f}" for key in quantities.table_keys(record)]
+        shown.append(f"{record['img_per_s']:.0f} img/s")
         if self.bar.disable:
             print(f"step {step}: " + "  ".join(shown), file=sys.stderr, flush=True)
         else:

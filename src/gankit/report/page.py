@@ -10,7 +10,7 @@ from typing import Optional, Sequence
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from gankit import __version__
+from gankit import __version__, quantities
 from gankit.errors import UserError
 from gankit.fsutil import atomic_write_text
 from gankit.rundir import RunDir, names
@@ -18,7 +18,7 @@ from gankit.rundir import RunDir, names
 from . import study_page
 from .run_data import RunData, kind_of, read_run
 from .compare import config_value, differing_keys
-from .quantities import FINAL_KEYS, labelled
+from .quantities import labelled
 from .study import read_study
 from .text import facts, fmt
 from .views import (Ids, Panel, final_measurements, frames, measurement_value, run_charts, runs_charts, table_header,
@@ -69,7 +69,7 @@ def runs_context(ids: Ids, runs: Sequence[RunData]) -> dict:
     labels = _labels(runs)
     diff = differing_keys(runs)
     keys = {k for r in runs for k in r.keys()}
-    finals = [(k, labelled(k).label) for k in FINAL_KEYS if k in keys]
+    finals = [(k, labelled(k).label) for k in quantities.table_keys(keys)]
     latest = [final_measurements(r) for r in runs]
     metric_names = list(dict.fromkeys(name for found in latest for name in found))
     rows = [{"label": label, "status": run.status, "step": f"{fmt(run.last_step)} / {fmt(run.total_steps)}",

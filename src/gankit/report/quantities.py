@@ -9,11 +9,6 @@ from typing import Optional
 from gankit import quantities
 from gankit.registry import QUANTITIES
 
-LOSS_CURVES = ("d_real", "d_fake", "g_loss")  # the curves of the losses chart
-OUTPUT_KEYS = ("d_x", "d_g_z")
-GRAD_KEYS = ("g_grad_norm", "d_grad_norm")
-FINAL_KEYS = ("d_real", "d_fake", "d_loss", "g_loss", "d_x", "d_g_z", "wasserstein")
-
 
 @dataclass(frozen=True)
 class Labelled:

@@ -2,7 +2,8 @@
 tolerating anything missing or half-written: each missing part becomes a note on the page.
 
 A report reads only what a run leaves behind (README, "What a run leaves behind"): nothing here
-imports torch or touches a live loop, and nothing in a run directory is ever written.
+touches a live loop, and nothing in a run directory is ever written. Torch is imported only to
+learn what a logged statistic no quantity describes is, from the losses that may derive it.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from typing import Any, Optional
 
 import yaml
 
+from gankit import quantities
 from gankit.errors import UserError
 from gankit.rundir import Grid, LossTable, Measurement, RunDir, StudyDir, finite, health_events, names, number
 
-TABLE_KEYS = ("step", "d_real", "d_fake", "d_loss", "g_loss", "d_x", "d_g_z")
 
 
 @dataclass
@@ -120,7 +121,7 @@ def loss_table_from_records(run: RunData) -> Optional[LossTable]:
         steps = {int(s) for s in configured if finite(s) is not None}
         if run.total_steps is not None:
             steps.add(run.total_steps)
-    columns = list(TABLE_KEYS) + (["wasserstein"] if "wasserstein" in run.keys() else [])
+    columns = ["step", *quantities.table_keys(run.keys())]
     rows = [{key: number(r.get(key)) for key in columns} for r in run.records
             if finite(r.get("step")) is not None and int(finite(r["step"])) in steps]
     rows.sort(key=lambda r: r["step"])
@@ -141,11 +142,11 @@ def logged_measurements(run: RunData) -> list[Measurement]:
 
 def _read_config(run: RunData) -> None:
     """Fill the run's config and config text; a missing or unreadable config.yaml becomes a note."""
-    path = RunDir(run.path).config
+    folder = RunDir(run.path)
     try:
-        run.config_text = path.read_text(encoding="utf-8", errors="replace")
+        run.config_text = folder.read_text(folder.config, errors="replace")
         loaded = yaml.safe_load(run.config_text)
-    except OSError:
+    except (OSError, ValueError):
         run.notes.append("no config.yaml: the data, model and step count are unknown")
         return
     except yaml.YAMLError:

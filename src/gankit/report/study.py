@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from gankit.rundir import Metric, Picture, RunDir, Stat, StudyDir, StudyRun, Summary, Verdict
 
 from .run_data import RunData, read_run
 
-__all__ = ["Metric", "Picture", "Stat", "StudyData", "StudyRun", "Verdict", "inside", "read_study"]
+__all__ = ["Metric", "Picture", "Stat", "StudyData", "StudyRun", "Verdict", "read_study"]
 
 
 @dataclass
@@ -34,12 +33,6 @@ class StudyData(Summary):
     def runs_of(self, arm: str) -> list[RunData]:
         """The run directories of ``arm`` that exist, in summary order."""
         return [self.run_data[r.dir] for r in self.runs if r.arm == arm and r.dir in self.run_data]
-
-
-def inside(root: Path, relative: str) -> Optional[Path]:
-    """``root / relative`` when it stays inside ``root`` (a figure cannot be taken from elsewhere), else None."""
-    target = (root / relative).resolve()
-    return target if target == root.resolve() or root.resolve() in target.parents else None
 
 
 def read_study(path: Path) -> StudyData:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 from typing import Optional
 
-from .study import Metric, Picture, Stat, StudyData, inside
-from .text import fmt, paragraphs, read_data_uri
+from gankit.rundir import StudyDir
+
+from .study import Metric, Picture, Stat, StudyData
+from .text import data_uri, fmt, paragraphs
 from .views import Ids, Panel, arm_chart, frames, viewer
 
 ARROWS = {"lower": "↓", "higher": "↑"}
@@ -74,10 +76,14 @@ def table_view(study: StudyData) -> dict:
 
 
 def _picture(study: StudyData, picture: Picture, title: str) -> dict:
-    """A figure with its picture as a data: URI (None when the file is missing or outside the study)."""
-    path = inside(study.path, picture.path)
-    return {"path": picture.path, "title": title, "caption": picture.caption,
-            "src": read_data_uri(path) if path is not None else None}
+    """A figure with its picture as a data: URI (None when the file is missing, outside the
+    study or reached through a link)."""
+    path = study.path / picture.path
+    try:
+        src: Optional[str] = data_uri(StudyDir(study.path).read_bytes(path), path.suffix)
+    except (OSError, ValueError):
+        src = None
+    return {"path": picture.path, "title": title, "caption": picture.caption, "src": src}
 
 
 def runs_view(study: StudyData) -> dict:

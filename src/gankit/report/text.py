@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import base64
 import math
-from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from gankit.registry import SOURCES
 from gankit.rundir import number
@@ -27,15 +26,6 @@ def fmt(value: Any) -> str:
     if x == int(x) and abs(x) < 1e15:
         return str(int(x))
     return f"{x:.4g}"
-
-
-def read_data_uri(path: Path) -> Optional[str]:
-    """The file at ``path`` as a ``data:`` URI (None when it cannot be read)."""
-    try:
-        payload = Path(path).read_bytes()
-    except OSError:
-        return None
-    return data_uri(payload, Path(path).suffix)
 
 
 def data_uri(payload: bytes, suffix: str = ".png") -> str:

@@ -11,12 +11,12 @@ from markupsafe import Markup
 
 from gankit import quantities
 from gankit.registry import QUANTITIES
-from gankit.rundir import Measurement
+from gankit.rundir import Measurement, RunDir
 
 from .charts import Line, color, line_chart
 from .run_data import RunData
 from .compare import mean_band
-from .quantities import GRAD_KEYS, LOSS_CURVES, OUTPUT_KEYS, is_share, labelled
+from .quantities import is_share, labelled
 from .text import data_uri, fmt
 
 class Ids:
@@ -90,10 +90,11 @@ class Viewer:
 def frames(run: RunData) -> list[Frame]:
     """The run's grids as data: URIs, by step (unreadable pictures are left out)."""
     out = []
+    folder = RunDir(run.path)
     for grid in run.grids:
         try:
-            payload = grid.path.read_bytes()
-        except OSError:
+            payload = folder.read_bytes(grid.path)
+        except (OSError, ValueError):
             continue
         out.append(Frame(grid.step, data_uri(payload, grid.path.suffix), png_width(payload)))
     return out
@@ -120,41 +121,47 @@ def _unit(key: str, runs: Sequence[RunData]) -> str:
     return f"{q.label} ({q.unit})"
 
 
+def _drawn(run: RunData, key: str) -> bool:
+    """Whether ``key`` says something in this run: some finite value that is not 0 (a penalty
+    logged as 0 without a regulariser does not)."""
+    return key in run.keys() and any(v for v in run.series(key)[1] if math.isfinite(v))
+
+
+def _on_probability_scale(key: str, unit: str) -> bool:
+    return quantities.describe(key).chart == "outputs" and unit == "probability"
+
+
 def run_charts(ids: Ids, run: RunData) -> list[Markup]:
-    """Charts of one run: losses, D's outputs, gradient norms, then each eval_* metric."""
+    """Charts of one run: each training chart of :data:`gankit.quantities.CHARTS` with the
+    quantities registered on it (a loss's own ones dashed), then each eval_* metric."""
     keys = run.keys()
     loss = run.setting("train.loss")
     charts = []
-
-    def lines(wanted: Sequence[str]) -> list[Line]:
-        """One line per key of ``wanted`` that the run logged, coloured by its place in ``wanted``."""
-        return [Line(labelled(k, loss).label, *run.series(k), color=color(i), dashed=k == "wasserstein")
-                for i, k in enumerate(wanted) if k in keys]
-
-    wanted = list(LOSS_CURVES) + [k for k in ("wasserstein", "d_penalty") if k in keys
-                                and any(v for v in run.series(k)[1] if math.isfinite(v))]
-    if any(k in keys for k in wanted):
-        title = "Losses and the critic's Wasserstein estimate" if "wasserstein" in keys else "Losses"
-        charts.append(_chart(ids, title, f"loss ({labelled('d_real', loss).unit})", lines(wanted)))
-    if any(k in keys for k in OUTPUT_KEYS):
-        unit = labelled("d_x", loss).unit
-        charts.append(_chart(ids, "Discriminator outputs", f"mean D output ({unit})", lines(OUTPUT_KEYS),
-                             probability=unit == "probability"))
-    if any(k in keys for k in GRAD_KEYS):
-        charts.append(_chart(ids, "Gradient norms", "gradient norm (L2)", lines(GRAD_KEYS)))
+    for chart in quantities.CHARTS:
+        wanted = [k for k in quantities.on_chart(chart.name, keys) if _drawn(run, k)]
+        if not wanted:
+            continue
+        derived = [labelled(k, loss).label for k in quantities.derived_keys(wanted)]
+        title = " and the ".join([chart.title, *derived])
+        unit = labelled(wanted[0], loss).unit
+        lines = [Line(labelled(k, loss).label, *run.series(k), color=color(i), dashed=quantities.describe(k).derived)
+                 for i, k in enumerate(wanted)]
+        charts.append(_chart(ids, title, f"{chart.axis} ({unit})", lines,
+                             probability=_on_probability_scale(wanted[0], unit)))
     for key in (k for k in keys if k.startswith("eval_")):
         q = labelled(key, loss)
-        charts.append(_chart(ids, f"Evaluation: {q.label}", f"{q.label} ({q.unit})", lines([key])))
+        charts.append(_chart(ids, f"Evaluation: {q.label}", f"{q.label} ({q.unit})",
+                             [Line(q.label, *run.series(key), color=color(0))]))
     return charts
 
 
 def compared_keys(runs: Sequence[RunData]) -> list[str]:
-    """The quantities drawn for several runs, in page order: losses, outputs, gradient norms, eval_*."""
+    """The quantities drawn for several runs, in page order: each training chart's, then eval_*."""
     present: dict[str, None] = {}
     for run in runs:
-        present.update(dict.fromkeys(run.keys()))
-    order = [*LOSS_CURVES, "d_loss", "wasserstein", *OUTPUT_KEYS, *GRAD_KEYS]
-    return [k for k in order if k in present] + [k for k in present if k.startswith("eval_")]
+        present.update(dict.fromkeys(k for k in run.keys() if _drawn(run, k)))
+    order = [k for chart in quantities.CHARTS for k in quantities.on_chart(chart.name, present)]
+    return order + [k for k in present if k.startswith("eval_")]
 
 
 def runs_charts(ids: Ids, runs: Sequence[RunData], labels: Sequence[str]) -> list[Markup]:
@@ -166,7 +173,7 @@ def runs_charts(ids: Ids, runs: Sequence[RunData], labels: Sequence[str]) -> lis
                  if key in run.keys()]
         q = labelled(key, loss)
         charts.append(_chart(ids, q.label[0].upper() + q.label[1:], _unit(key, runs), lines,
-                             probability=key in OUTPUT_KEYS and q.unit == "probability"))
+                             probability=_on_probability_scale(key, q.unit)))
     return charts
 
 
@@ -185,7 +192,7 @@ def arm_chart(ids: Ids, key: str, arms: Sequence[tuple[str, Sequence[RunData]]],
     title = f"{q.label[0].upper() + q.label[1:]}: mean over seeds, shaded min to max"
     if group:
         title = f"{group}: {title}"
-    return _chart(ids, title, _unit(key, every), lines, probability=key in OUTPUT_KEYS and q.unit == "probability")
+    return _chart(ids, title, _unit(key, every), lines, probability=_on_probability_scale(key, q.unit))
 
 
 def measurement_value(m: Measurement) -> str:

@@ -142,6 +142,7 @@ class Summary:
     design: str = ""  # when the claims were judged (one look, or rounds of seeds) and at what level
 
 
+PICTURE_LIMIT = 64 << 20  # bytes of a figure read at most
 SUMMARY_LIMIT = 64 << 20  # bytes of summary.json read at most (a study of thousands of runs: a few MiB)
 
 
@@ -228,6 +229,11 @@ class StudyDir:
         except OSError:
             return None
         return "folder" if S_ISDIR(mode) else "file"
+
+    def read_bytes(self, path: Path, limit: Optional[int] = PICTURE_LIMIT) -> bytes:
+        """The bytes of one of this study's files (a figure), reached from the anchor without
+        following a link; a path that leaves the study is a FileNotFoundError, a larger one a ValueError."""
+        return read_below(self.anchor, path, limit)
 
     def spec_text(self) -> str:
         """study.yaml as text ('' when there is none)."""

@@ -16,6 +16,7 @@ from typing import Callable, Optional
 
 import torch
 
+from gankit import quantities
 from gankit.config import RunConfig, load_run_config
 from gankit.data import sample_spec
 from gankit.data.toys import MIXTURES
@@ -93,11 +94,10 @@ PRIMARY_DISTANCE = ("domain_fd", "seq_fd", "image_fd")  # what fd_closed is comp
 
 
 def watched_curves(records: list[dict]) -> list[str]:
-    """The loss curves convergence and stability watch: the Wasserstein estimate for critics
-    (its G loss has no fixed level), else D's and G's losses."""
-    if any("wasserstein" in r for r in records):
-        return ["wasserstein"]
-    return ["d_loss", "g_loss"]
+    """The loss curves convergence and stability watch: a loss's own estimate when it logs one
+    (the critic's Wasserstein estimate: its G loss has no fixed level), else D's and G's losses."""
+    derived = quantities.derived_keys({key for record in records for key in record})
+    return derived or ["d_loss", "g_loss"]
 
 
 def series(records: list[dict], key: str, first_step: int = 1) -> tuple[list[float], list[float]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from gankit import quantities
+
 from ._util import as_float
 
 
@@ -23,16 +25,18 @@ class TensorBoardLog:
         self.writer = SummaryWriter(log_dir=str(self.run_dir), purge_step=purge_step)
 
     def scalars(self, step: int, record: dict) -> None:
-        """Write every numeric value of ``record`` except ``step`` as scalar ``train/<key>``.
-
-        Non-numeric values (strings, bools, lists, None) are skipped.
+        """Write every numeric value of ``record`` except ``step`` as a scalar tagged with the chart
+        its quantity is drawn on: ``losses/d_real``, ``outputs/d_x``, ``evaluation/image_fd``
+        (``train/<key>`` for one drawn on none). Non-numeric values (strings, bools, lists, None)
+        are skipped.
         """
         for key, value in record.items():
             if key == "step":
                 continue
             number = as_float(value)
             if number is not None:
-                self.writer.add_scalar(f"train/{key}", number, global_step=int(step))
+                quantity = quantities.describe(key)
+                self.writer.add_scalar(f"{quantity.chart or 'train'}/{quantity.key}", number, global_step=int(step))
 
     def image(self, tag: str, grid, step: int) -> None:
         """Write an image: ``grid`` is a CHW float tensor in [0, 1] (e.g. from ``make_grid``)."""

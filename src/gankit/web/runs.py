@@ -12,18 +12,18 @@ from __future__ import annotations
 import math
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 import yaml
 
+from gankit import quantities
 from gankit.errors import UserError
 from gankit.fsutil import list_below, stat_below
 from gankit.rundir import RunDir, StudyDir
-from gankit.rundir.study import study_run_arm
+from gankit.rundir.study import Summary, study_run_arm
 
-LAST_VALUES = ("d_real", "d_fake", "d_loss", "g_loss", "d_x", "d_g_z", "wasserstein")  # shown in the run list
 NUMBERED = re.compile(r"^(?P<base>.+)-\d+$")  # a name gankit made unique: NAME-2, NAME-3, ...
 
 
@@ -224,7 +224,7 @@ class Index:
         if records:
             last = records[-1]
             entry["step"] = int(last.get("step", 0))
-            entry["last"] = {k: last[k] for k in LAST_VALUES if k in last}
+            entry["last"] = {k: last[k] for k in quantities.table_keys(last)}  # shown in the run list
             for row in reversed(records):
                 measured = {k: v for k, v in row.items() if k.startswith("eval_") and k != "eval_protocol"}
                 if measured:
@@ -275,24 +275,21 @@ class Index:
 
     def _study(self, name: str, path: Path) -> dict:
         spec: dict = {}
-        summary = None
+        summary: Optional[Summary] = None
         study_dir = self.study(path)
         try:
             spec = self._spec(study_dir)
         except OSError:
             pass
         try:
-            summary = self.files.get(study_dir.anchor, study_dir.summary, study_dir.summary_data, "summary")
+            summary = self.files.get(study_dir.anchor, study_dir.summary, study_dir.read_summary, "summary")
         except (OSError, UserError):
             pass
-        if not isinstance(summary, dict):
-            summary = None
         runs = self._study_runs(name, path)
-        sampling = bool(spec.get("sample")) or bool(summary and summary.get("samples"))
+        sampling = bool(spec.get("sample")) or bool(summary and summary.samples)
         arms: list[dict] = []
-        if summary and isinstance(summary.get("arms"), list):
-            arms = [{"name": str(a.get("name")), "label": str(a.get("label") or a.get("name"))}
-                    for a in summary["arms"] if isinstance(a, dict)]
+        if summary and summary.arms:
+            arms = [{"name": arm.name, "label": arm.label or arm.name} for arm in summary.arms]
         else:
             listed = spec.get("sample") if sampling else spec.get("arms")
             for arm in listed or []:
@@ -300,18 +297,17 @@ class Index:
                     label = arm.get("label") or (arm.get("prior") if sampling else None) or arm["name"]
                     arms.append({"name": str(arm["name"]), "label": str(label)})
         by_arm: dict[str, list[str]] = {arm["name"]: [] for arm in arms}
-        if summary and isinstance(summary.get("runs"), list):
+        if summary and summary.runs:
             paths = {}
             for ref in runs:
                 try:
                     paths[ref.path.resolve()] = ref.id
                 except OSError:
                     pass
-            for run in summary["runs"]:
-                if not isinstance(run, dict) or run.get("arm") not in by_arm or not isinstance(run.get("dir"), str):
+            for run in summary.runs:
+                if run.arm not in by_arm:
                     continue
-                where = Path(run["dir"])
-                where = where if where.is_absolute() else path / where
+                where = study_dir.run_folder(run)
                 try:
                     run_id = paths.get(where.resolve())
                 except OSError:
@@ -319,8 +315,8 @@ class Index:
                 if run_id is None:
                     other = self.find_by_path(where)
                     run_id = other.id if other is not None else None
-                if run_id is not None and run_id not in by_arm[run["arm"]]:
-                    by_arm[run["arm"]].append(run_id)
+                if run_id is not None and run_id not in by_arm[run.arm]:
+                    by_arm[run.arm].append(run_id)
         for ref in runs:  # runs the summary does not list yet (a study in progress)
             if sampling:
                 targets = list(by_arm)
@@ -330,10 +326,13 @@ class Index:
             for arm in targets:
                 if ref.id not in by_arm[arm]:
                     by_arm[arm].append(ref.id)
-        title = spec.get("title") or (summary or {}).get("title") or name
-        return {"name": name, "title": str(title), "question": str(spec.get("question") or (summary or {}).get("question") or ""),
+        title = spec.get("title") or (summary.title if summary else "") or name
+        question = spec.get("question") or (summary.question if summary else "")
+        return {"name": name, "title": str(title), "question": str(question or ""),
                 "arms": [{**arm, "runs": by_arm[arm["name"]]} for arm in arms],
-                "runs": [ref.id for ref in runs], "summary": summary}
+                "runs": [ref.id for ref in runs],
+                "verdicts": [asdict(verdict) for verdict in summary.verdicts] if summary else [],
+                "design": summary.design if summary else ""}
 
 
 def _mtime(run: RunDir) -> float:

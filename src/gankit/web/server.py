@@ -199,11 +199,15 @@ class Lab:
 
     # ---- routes ----
     def units(self, request: Request) -> Response:
-        """What the page labels things with, from the registries: every logged quantity (label,
-        short label, unit, chart) and every prior family (its form and parameters)."""
-        from gankit.registry import PRIORS, QUANTITIES
+        """What the page labels and draws things with, from the registries: every loss (its unit and
+        the quantities it derives), every logged quantity (label, short label, unit, chart), the
+        training charts in page order, and every prior family (its form and parameters)."""
+        from gankit.quantities import CHARTS, describe_loss
+        from gankit.registry import LOSSES, PRIORS, QUANTITIES
 
-        return JSONResponse({"quantities": {key: q.to_dict() for key, q in QUANTITIES.items()},
+        losses = {name: describe_loss(name, loss) for name, loss in LOSSES.items()}  # first: they bring quantities
+        return JSONResponse({"losses": losses, "quantities": {key: q.to_dict() for key, q in QUANTITIES.items()},
+                             "charts": [chart.to_dict() for chart in CHARTS],
                              "priors": {name: family.to_dict(name) for name, family in PRIORS.items()}})
 
     def presets(self, request: Request) -> Response:

@@ -15,8 +15,10 @@ import traceback
 from collections import deque
 from typing import Any, Optional
 
+from gankit import quantities
 from gankit.errors import UserError
 
+TOY_CHARTS = ("losses", "outputs")  # the quantities of these charts go to the page (its loss chart, D's map)
 TOY_MIXTURES = ("ring8", "grid25", "custom")
 # The toy's regularizer choice as gankit's regularize.* keys.
 REGULARIZERS: dict[str, dict[str, Any]] = {
@@ -141,7 +143,7 @@ class ToyLab:
         for _ in range(steps):
             values = self.gan.read(self.gan.iterate())
             step = self.gan.iteration
-            row = {"step": step, **{k: values[k] for k in ("d_real", "d_fake", "g_loss", "d_x", "d_g_z")}}
+            row = {"step": step, **{k: values[k] for chart in TOY_CHARTS for k in quantities.on_chart(chart, values)}}
             broken = [k for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)]
             self.losses.append({k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in row.items()})
             if broken:

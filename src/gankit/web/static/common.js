@@ -261,7 +261,7 @@ const GK = (() => {
     return String(Number(value.toPrecision(4)));
   }
   /* ---------- labels and priors, from the registries (GET /api/units) ---------- */
-  let UNITS = { quantities: {}, priors: {} };
+  let UNITS = { quantities: {}, charts: [], losses: {}, priors: {} };
   let unitsVersion = 0;
   /** Resolves once the labels are loaded (or could not be: names then stand for themselves). */
   const ready = api("/api/units").then((units) => {
@@ -352,20 +352,27 @@ const GK = (() => {
   /* ---------- charts ---------- */
   const COLORS = {
     d_real: "#1f77b4", d_fake: "#d62728", g_loss: "#ff7f0e", d_loss: "#7f7f7f",
-    d_x: "#1f77b4", d_g_z: "#d62728", wasserstein: "#9467bd",
+    d_x: "#1f77b4", d_g_z: "#d62728",
   };
   const PALETTE = ["#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#1f77b4", "#d62728"];
   const charts = {};  // by name, for tests and the console
 
+  /** Whether a row's value says something: a finite number other than 0 (a penalty logged as 0
+      without a regularizer does not). */
+  const saysSomething = (value) => typeof value === "number" && Number.isFinite(value) && value !== 0;
+
   /**
    * A uPlot chart of some keys of metrics rows against "step".
-   * keys: [{key, label, color}] or prefix: "eval_" (one series per key with that prefix, found in the rows).
+   * chart: a chart of the registry (GET /api/units): its title, its axis and the quantities registered
+   * on it that the rows hold (a loss's own, such as the Wasserstein estimate, dashed); or
+   * keys: [{key, label, color}]; or prefix: "eval_" (one series per key with that prefix, found in the rows).
    * The host is hidden until some row has a value for one of the keys.
    */
   class Chart {
-    constructor(host, { name, title, keys = [], prefix = null, height = 230, yLabel = "" }) {
+    constructor(host, { name, title = "", chart = null, keys = [], prefix = null, height = 230, yLabel = "" }) {
       this.host = host;
       this.title = title;
+      this.chart = chart;
       this.keys = keys;
       this.prefix = prefix;
       this.height = height;
@@ -378,7 +385,15 @@ const GK = (() => {
         new ResizeObserver(() => this.resize()).observe(host);
       }
     }
+    /** The registry's facts of this chart (title, axis), once the units are loaded. */
+    facts() { return UNITS.charts.find((c) => c.name === this.chart) || {}; }
     seriesKeys(rows) {
+      if (this.chart) {
+        const found = new Set();
+        rows.forEach((r) => Object.keys(r).forEach((k) => { if (saysSomething(r[k])) found.add(k); }));
+        return Object.entries(UNITS.quantities).filter(([k, q]) => q.chart === this.chart && found.has(k))
+          .map(([k, q]) => ({ key: k, dash: q.derived }));
+      }
       if (!this.prefix) return this.keys;
       const found = new Set();
       rows.forEach((r) => Object.keys(r).forEach((k) => {
@@ -403,14 +418,15 @@ const GK = (() => {
         if (this.plot) this.plot.destroy();
         this.signature = signature;
         this.plot = new uPlot({
-          title: this.title,
+          title: this.title || this.facts().title || "",
           width: this.width(),
           height: this.height,
           scales: { x: { time: false } },
           cursor: { drag: { x: true, y: false } },
-          axes: [{ label: "step" }, { label: this.yLabel, size: 60 }],
-          series: [{ label: "step" }].concat(keys.map((k) => ({
-            label: k.label || label(k.key), stroke: k.color || COLORS[k.key] || "#333", width: 1.5, spanGaps: true,
+          axes: [{ label: "step" }, { label: this.yLabel || this.facts().axis || "", size: 60 }],
+          series: [{ label: "step" }].concat(keys.map((k, i) => ({
+            label: k.label || label(k.key), stroke: k.color || COLORS[k.key] || PALETTE[i % PALETTE.length],
+            width: 1.5, spanGaps: true, dash: k.dash ? [6, 4] : undefined,
           }))),
         }, data, this.host);
       } else {
@@ -684,7 +700,8 @@ const GK = (() => {
 
   return {
     runApi, runPage, studyPage, idFromPath, api, image, stream, isAbort, ApiError, oneLine, writeHeadersNow,
-    el, $, fitImage, showError, fmt, label, metricName, ready, live, badge, progress, parseOverrides, toYaml, table,
+    el, $, fitImage, showError, fmt, label, metricName, ready, units: () => UNITS, live, badge, progress,
+    parseOverrides, toYaml, table,
     Chart, Rows, charts, debounce, PlayPanel, parsePrior,
   };
 })();

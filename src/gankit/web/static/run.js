@@ -6,17 +6,18 @@
   const rows = new GK.Rows();
   const state = { info: null, status: null, step: 0, steps: 0, grids: [], stream: null, play: null };
 
-  const charts = [
-    new GK.Chart($("#chart-losses"), { name: "losses", title: "Losses", keys: [
-      { key: "d_real" }, { key: "d_fake" }, { key: "g_loss" }] }),
-    new GK.Chart($("#chart-outputs"), { name: "outputs", title: "D's outputs", keys: [
-      { key: "d_x" }, { key: "d_g_z" }] }),
-    new GK.Chart($("#chart-wasserstein"), { name: "wasserstein", title: "Wasserstein estimate",
-      keys: [{ key: "wasserstein" }] }),
-    new GK.Chart($("#chart-eval"), { name: "eval", title: "Evaluation metrics", prefix: "eval_" }),
-    new GK.Chart($("#chart-grads"), { name: "grads", title: "Gradient norms", keys: [
-      { key: "d_grad_norm", color: "#1f77b4" }, { key: "g_grad_norm", color: "#ff7f0e" }] }),
-  ];
+  /* A card per training chart of the registry (GET /api/units: losses, D's outputs, gradient norms,
+     with every quantity registered on it), then one for the evaluation metrics. */
+  const charts = [];
+  function makeCharts() {
+    const card = (name) => {
+      const host = el("div", { id: `chart-${name}`, class: "chart" });
+      $("#charts").append(el("section", { class: "card", dataset: { chartCard: "" }, hidden: true }, host));
+      return host;
+    };
+    GK.units().charts.forEach((chart) => charts.push(new GK.Chart(card(chart.name), { name: chart.name, chart: chart.name })));
+    charts.push(new GK.Chart(card("eval"), { name: "eval", title: "Evaluation metrics", prefix: "eval_" }));
+  }
   let drawPending = false;
   function redraw() {
     if (drawPending) return;
@@ -214,6 +215,7 @@
 
   (async () => {
     await GK.ready;
+    makeCharts();
     await refreshInfo();
     if (state.info) openStream();
   })();

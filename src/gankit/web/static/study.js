@@ -33,12 +33,13 @@
       strength ? el("p", { class: "strength muted small", text: strength }) : null);
   }
 
-  function showVerdicts(summary) {
-    const verdicts = (summary && Array.isArray(summary.verdicts)) ? summary.verdicts : [];
+  /** The claims and their verdicts, as the summary's typed reader gave them (GET /api/studies). */
+  function showVerdicts(study) {
+    const verdicts = study.verdicts || [];
     if (!verdicts.length) return;
     const card = $("#verdicts");
     card.querySelector("ul").replaceChildren(...verdicts.map(verdictItem));
-    card.querySelector(".design").textContent = summary.design ? `Judged: ${summary.design}` : "";
+    card.querySelector(".design").textContent = study.design ? `Judged: ${study.design}` : "";
     card.hidden = false;
   }
 
@@ -67,7 +68,7 @@
       $("#study-title").textContent = study.title || study.name;
       $("#study-name").textContent = study.title && study.title !== study.name ? study.name : "";
       const byId = new Map((runs.runs || []).map((r) => [r.id, r]));
-      showVerdicts(study.summary);
+      showVerdicts(study);
       $("#arms").replaceChildren(...(study.arms || []).map((arm) => {
         const ids = arm.runs || [];
         const play = el("div", { class: "arm-play" });

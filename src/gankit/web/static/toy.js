@@ -6,8 +6,7 @@
   const PLACING_EXTENT = [-5, 5, -5, 5];
   const toy = { state: null, id: null, centres: [], playing: false, changing: 0 };
   GK.toy = toy;  // for tests and the console
-  const chart = new GK.Chart($("#toy-chart"), { name: "toy", title: "Losses", height: 300, keys: [
-    { key: "d_real" }, { key: "d_fake" }, { key: "g_loss" }] });
+  const chart = new GK.Chart($("#toy-chart"), { name: "toy", chart: "losses", height: 300 });
   const losses = new GK.Rows();
 
   /* Requests to the toy session run one after the other, never overlapping. */
@@ -273,6 +272,15 @@
   window.addEventListener("resize", GK.debounce(draw, 100));
   window.addEventListener("pagehide", forget);
 
+  /** The loss picker: every registered loss, described by its docstring's first line. */
+  function fillLosses() {
+    const select = $("#loss");
+    const losses = GK.units().losses || {};
+    select.replaceChildren(...Object.entries(losses).map(([name, loss]) =>
+      GK.el("option", { value: name, text: name, title: loss.description || "" })));
+    if (select.dataset.default in losses) select.value = select.dataset.default;
+  }
+
   draw();
-  start();
+  GK.ready.then(() => { fillLosses(); start(); });
 })();
