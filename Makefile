@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 LOCK   := requirements.lock
 
-.PHONY: train test test-fast browser lock classifiers clean
+.PHONY: train test test-fast soak browser lock classifiers clean
 
 # Train the embedded default (scikit-learn's digits, offline): a few minutes on 2 CPU cores.
 train: $(VENV)/.installed
@@ -15,6 +15,11 @@ train: $(VENV)/.installed
 # Run the test suite (offline; real data from ../shared/data or $$GANKIT_DATA_DIR).
 test: $(VENV)/.installed browser
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+# The exhaustive variants the suite keeps one representative of (marked `soak`): every kill point,
+# every study at a tiny scale, every machine failure. About half an hour more on 2 cores.
+soak: $(VENV)/.installed browser
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q --soak -m soak
 
 # The tests that train nothing (no `slow` marker): a few minutes, for the edit-test loop.
 test-fast: $(VENV)/.installed
@@ -36,7 +41,7 @@ browser:
 # pyproject.toml gives compatible ranges; the lock, as constraints, makes every version exact.
 $(VENV)/.installed: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -c $(LOCK) -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(LOCK) -e '.[test]'
 	touch $@
 
 # Rewrite the lock from what .venv holds now: after a deliberate upgrade there, with the tests passing.

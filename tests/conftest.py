@@ -15,6 +15,22 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     torch.set_num_threads(1)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--soak``: also run the exhaustive variants (marked ``soak``) that one representative
+    of each stands for in the everyday suite (`make soak`)."""
+    parser.addoption("--soak", action="store_true", help="also run the tests marked soak (make soak)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave the soak variants out unless --soak asks for them."""
+    if config.getoption("--soak"):
+        return
+    kept = [item for item in items if item.get_closest_marker("soak") is None]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item.get_closest_marker("soak") is not None])
+        items[:] = kept
+
+
 def shared_data_dir() -> Path:
     """Real datasets for tests: $GANKIT_DATA_DIR, by default ../shared/data beside the repo."""
     return Path(os.environ.get("GANKIT_DATA_DIR", REPO.parent / "shared" / "data"))

@@ -119,6 +119,7 @@ def test_a_read_only_file_system(tmp_path, trained):
         assert snapshot(run) == before
 
 
+@pytest.mark.soak  # `make soak`: the suite keeps the full disk and the read-only file system
 def test_an_immutable_folder(tmp_path, trained):
     folder = tmp_path / "frozen"
     folder.mkdir()
@@ -148,6 +149,7 @@ def foreign_folder():
     shutil.rmtree(top, ignore_errors=True)
 
 
+@pytest.mark.soak  # `make soak`: the suite keeps the full disk and the read-only file system
 def test_no_permission(foreign_folder, trained):
     shutil.copytree(trained, foreign_folder / "run")
     for path in [foreign_folder / "run", *(foreign_folder / "run").rglob("*")]:
@@ -165,6 +167,7 @@ def test_no_permission(foreign_folder, trained):
     assert snapshot(run) == before and list(locked.iterdir()) == []
 
 
+@pytest.mark.soak  # `make soak`: the suite keeps the full disk and the read-only file system
 def test_a_file_where_a_folder_should_be(tmp_path, trained):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
@@ -174,6 +177,7 @@ def test_a_file_where_a_folder_should_be(tmp_path, trained):
     assert blocker.read_text() == "not a folder"
 
 
+@pytest.mark.soak  # `make soak`: the suite keeps the full disk and the read-only file system
 def test_a_folder_where_a_file_should_be(tmp_path, trained):
     run = tmp_path / "run"
     shutil.copytree(trained, run)
@@ -184,6 +188,7 @@ def test_a_folder_where_a_file_should_be(tmp_path, trained):
     assert snapshot(run) == before
 
 
+@pytest.mark.soak  # `make soak`: the suite keeps the full disk and the read-only file system
 def test_names_too_long_or_empty(tmp_path):
     one_line(gankit("train", *TINY, "--runs-dir", str(tmp_path), "--name", "x" * 300), 2, "too long")
     one_line(gankit("train", *TINY, "--runs-dir", str(tmp_path), "--name", ""), 2, "empty")

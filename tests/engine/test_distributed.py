@@ -56,6 +56,7 @@ def test_two_processes_hold_identical_weights_and_write_one_complete_run(tmp_pat
         assert 0 < record["g_grad_norm"] < float("inf") and 0 < record["d_grad_norm"] < float("inf")
 
 
+@pytest.mark.soak  # `make soak`
 def test_processes_see_different_shares_of_the_data(tmp_path):
     """Two processes are not one process twice: their run differs from a single-process run."""
     torchrun(str(WORKER), str(tmp_path / "two"), "new", "4", *SETTINGS)

@@ -18,14 +18,15 @@ pytestmark = pytest.mark.slow  # trains: `make test-fast` leaves it out
 # One of each kind of write, at the start, in the middle and at the end (the first checkpoint, a
 # later grid, the final grid and the final curves write as the ones kept here do: left out for the
 # suite's time).
+SOAK = pytest.mark.soak  # every kill point: `make soak`; the suite keeps a cut log line and a checkpoint
 CRASH_POINTS = [
-    "config.yaml",  # before the run has a config: the same command again takes the folder back
+    pytest.param("config.yaml", marks=SOAK),  # before the run has a config: the same command again takes the folder back
     "metrics.jsonl:3",  # a metrics line cut in two
-    "step_000000.png",  # the first grid, before any checkpoint
-    "loss_table.csv:2",  # the loss table after the second checkpoint
+    pytest.param("step_000000.png", marks=SOAK),  # the first grid, before any checkpoint
+    pytest.param("loss_table.csv:2", marks=SOAK),  # the loss table after the second checkpoint
     "last.pt:3",  # a checkpoint over an older one
-    "last.pt:6",  # the final checkpoint
-    "generator.safetensors",  # the final generator, after the final checkpoint
+    pytest.param("last.pt:6", marks=SOAK),  # the final checkpoint
+    pytest.param("generator.safetensors", marks=SOAK),  # the final generator, after the final checkpoint
 ]
 
 

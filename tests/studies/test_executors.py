@@ -39,6 +39,7 @@ def test_a_failed_training_is_named_with_its_log(tmp_path):
     assert report == [f"broken: failed (exit 2): {outcome.detail}"]
 
 
+@pytest.mark.soak  # `make soak`: the local executor is the suite's
 def test_the_same_study_through_submitit(gankit, tmp_path):
     pytest.importorskip("submitit")
     study = tmp_path / "two.yaml"

@@ -45,11 +45,15 @@ def check_study(out: Path, summary: dict, arms: int, metrics: set[str]) -> None:
     assert summary["title"] in report and "http://" not in report
 
 
+SOAK = pytest.mark.soak  # every study at a tiny scale: `make soak`; the suite keeps one of each kind
+
+
 @pytest.mark.parametrize("name, arms, seeds, metrics", [  # one seed but g-loss (the verdicts: test_verdicts)
     ("noise", 3, 1, {"convergence_step", "loss_spread", "loss_swing", "seq_fd", "seq_mmd"}),
     ("g-loss", 2, 2, {"g_grad_early", "g_grad_start", "domain_fd", "fd_closed"}),
-    ("lr-sensitivity", 4, 1, {"domain_fd", "fd_closed", "diversity", "d_g_z_end"}),
-    ("mode-collapse", 12, 1, {"modes", "high_quality", "class_kl", "collapsed", "modes_lost", "diversity"}),
+    pytest.param("lr-sensitivity", 4, 1, {"domain_fd", "fd_closed", "diversity", "d_g_z_end"}, marks=SOAK),
+    pytest.param("mode-collapse", 12, 1, {"modes", "high_quality", "class_kl", "collapsed", "modes_lost", "diversity"},
+                 marks=SOAK),
 ])
 def test_each_training_study_at_a_tiny_scale(gankit, tmp_path, name, arms, seeds, metrics):
     out = tmp_path / name
@@ -76,7 +80,8 @@ def faces(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("name, arms, metrics", [
-    ("lr-sensitivity-faces", 4, {"image_fd", "fd_closed", "image_coverage", "diversity", "d_g_z_end"}),
+    pytest.param("lr-sensitivity-faces", 4, {"image_fd", "fd_closed", "image_coverage", "diversity", "d_g_z_end"},
+                 marks=SOAK),
     ("mode-collapse-faces", 6, {"collapsed", "coverage_lost", "image_coverage", "diversity", "d_x_end"}),
 ])
 def test_the_faces_studies_at_a_tiny_scale(gankit, tmp_path, faces, name, arms, metrics):
