@@ -81,6 +81,7 @@ def test_resumed_two_process_run_continues_exactly(tmp_path):
     assert [strip(x) for x in lines(tmp_path / "resumed")] == [strip(x) for x in lines(tmp_path / "straight")]
 
 
+@pytest.mark.soak  # `make soak`
 def test_resuming_with_another_number_of_processes_is_refused(tmp_path, gankit):
     torchrun(str(WORKER), str(tmp_path), "new", "4", *SETTINGS)
     run_dir = tmp_path / "runs" / "ddp"

@@ -47,6 +47,7 @@ def test_killed_while_writing_then_resumed_is_identical(tmp_path, reference, cra
     assert_same_run(tmp_path / "run", reference)
 
 
+@SOAK
 def test_killed_at_random_times_then_resumed_is_identical(tmp_path, reference):
     kills, commands = resume_until_done(tmp_path, "run", rng=random.Random(7), low=0.3, high=7.0, max_kills=5)
     assert kills >= 3, "too few kills landed while the run was training"

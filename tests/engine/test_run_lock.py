@@ -95,7 +95,8 @@ def test_the_next_command_removes_a_killed_processs_temporary_files(gankit, tmp_
 
 
 @pytest.mark.parametrize("umask, file_mode, folder_mode", [
-    (0o022, 0o644, 0o755), pytest.param(0o002, 0o664, 0o775, marks=pytest.mark.soak), (0o077, 0o600, 0o700)])
+    pytest.param(0o022, 0o644, 0o755, marks=pytest.mark.soak), pytest.param(0o002, 0o664, 0o775, marks=pytest.mark.soak),
+    (0o077, 0o600, 0o700)])
 def test_every_file_of_a_run_follows_the_umask(tmp_path, umask, file_mode, folder_mode):
     process = background("train", *TINY, "train.steps=10", "--runs-dir", str(tmp_path), "--name", "run",
                          "--no-progress", umask=umask)

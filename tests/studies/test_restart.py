@@ -43,6 +43,7 @@ def kill_when(study: Path, out: Path, ready) -> None:
     process.wait()
 
 
+@pytest.mark.soak  # `make soak`: the suite keeps a study started again (test_study_cli) and runs killed and resumed (test_kills)
 def test_killed_twice_then_continued_gives_the_same_summary(tmp_path):
     study = tmp_path / "k.yaml"
     study.write_text(STUDY)
