@@ -82,9 +82,10 @@ def register_loss_quantities(loss: object) -> None:
 
 def describe_loss(name: str, loss: object) -> dict:
     """A registered loss as a page shows it: its unit, whether D's outputs are probabilities,
-    whether G's loss saturates, the quantities it derives, and its docstring's first line."""
+    whether G's loss saturates, the quantities it derives, and its docstring's first paragraph."""
     doc = (getattr(loss, "__doc__", None) or "").strip()
-    return {"name": name, "unit": getattr(loss, "unit", ""), "outputs_are_logits": bool(getattr(loss, "outputs_are_logits", False)),
+    return {"name": name, "unit": getattr(loss, "unit", ""),
+            "outputs_are_logits": bool(getattr(loss, "outputs_are_logits", False)),
             "saturating": bool(getattr(loss, "saturating", False)),
             "quantities": [q.key for q in getattr(loss, "quantities", ())],
             "description": " ".join(doc.split("\n\n")[0].split())}
